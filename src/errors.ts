@@ -1,4 +1,14 @@
-/** What went wrong, in a form that code can branch on. */
+/**
+ * What went wrong, in a form that code can branch on.
+ *
+ * - `network`: the request never got an answer (refused, reset, DNS). Retryable.
+ * - `timeout`: no full answer within `timeoutMs`. Retryable; the server may still have acted.
+ * - `http`: the server answered with a non-2xx `status`. Retryable for 408, 429 and 5xx.
+ * - `validation`: the server's body is not JSON or not the expected model (`path` says where).
+ * - `storage`: the cache could not be read or written; sync goes on in memory.
+ * - `invalid-input`: the caller passed something invalid (a bad seed, an empty id, bad options).
+ * - `aborted`: a caller's `AbortSignal` fired, or the store was disposed or cleared.
+ */
 export type WorkstreamSyncErrorKind =
   | 'network'
   | 'timeout'
@@ -8,15 +18,19 @@ export type WorkstreamSyncErrorKind =
   | 'invalid-input'
   | 'aborted'
 
+/** Options of the {@link WorkstreamSyncError} constructor. All are optional. */
 export interface WorkstreamSyncErrorOptions {
+  /** The HTTP status, for kind `http`. Default: none. */
   status?: number
   /** Defaults by kind: network, timeout, 408, 429 and 5xx are retryable; the rest are not. */
   retryable?: boolean
+  /** The underlying error, kept as the standard `Error.cause`. Default: none. */
   cause?: unknown
   /** The JSON path of a validation failure, for example `iterable[3].created.value`. */
   path?: string
   /** The id of the event or mutation the error is about, when there is one. */
   eventId?: string
+  /** The id of the outbox mutation the error is about (see `PendingMutation.id`). */
   mutationId?: string
 }
 
@@ -25,14 +39,26 @@ export interface WorkstreamSyncErrorOptions {
  * trying again can help, and `status` carries the HTTP status when there was one.
  */
 export class WorkstreamSyncError extends Error {
+  /** Always `'WorkstreamSyncError'`. */
   override readonly name = 'WorkstreamSyncError'
+  /** What failed: see {@link WorkstreamSyncErrorKind}. */
   readonly kind: WorkstreamSyncErrorKind
+  /** The HTTP status, when the server answered (kind `http`). */
   readonly status?: number
+  /** Whether trying again can help: network errors, timeouts, 408, 429 and 5xx. */
   readonly retryable: boolean
+  /** For `validation` errors: the JSON path of the problem, for example `iterable[3].created.value`. */
   readonly path?: string
+  /** The event the error is about, when there is one. */
   readonly eventId?: string
+  /** The outbox mutation the error is about, when there is one. */
   readonly mutationId?: string
 
+  /**
+   * @param kind - What failed.
+   * @param message - A readable message that says what to do next.
+   * @param options - Status, cause, path and ids. `retryable` defaults by kind and status.
+   */
   constructor(kind: WorkstreamSyncErrorKind, message: string, options: WorkstreamSyncErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.kind = kind
