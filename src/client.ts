@@ -1,0 +1,176 @@
+import { WorkstreamSyncError } from './errors'
+import type { SeededWorkstreamEvent, WorkstreamEvent, WorkstreamEvents } from './models'
+import {
+  assertJsonContentType,
+  httpError,
+  parseJsonBody,
+  resolveFetch,
+  sendRequest,
+  type FetchLike,
+  type RawResponse,
+} from './request'
+import { isValidId, parseSeededWorkstreamEvent, parseWorkstreamEvent, parseWorkstreamEvents } from './validate'
+
+/** Options of {@link createWorkstreamClient}. */
+export interface ClientOptions {
+  /** The Pieces OS base URL. Default `'http://localhost:1000'`. */
+  baseUrl?: string
+  /** The fetch to use. Default: `globalThis.fetch` at call time, else `cross-fetch`. */
+  fetch?: FetchLike
+  /** Sent as the `X-Application-ID` header when set. Default: not sent. */
+  applicationId?: string
+  /** Deadline of each request, body included, in milliseconds. Default `30000`. */
+  timeoutMs?: number
+}
+
+/** Options of {@link WorkstreamClient.snapshot} and {@link WorkstreamClient.create}. */
+export interface SnapshotOptions {
+  /** Ask for the heavy transferable data. Default: not sent, so the server's default (true) applies. */
+  transferables?: boolean
+  /** Aborts the request; it then rejects with kind `aborted`. Default: none (only `timeoutMs` ends it). */
+  signal?: AbortSignal
+}
+
+/** Options of {@link WorkstreamClient.delete}. */
+export interface DeleteOptions {
+  /** Aborts the request; it then rejects with kind `aborted`. Default: none (only `timeoutMs` ends it). */
+  signal?: AbortSignal
+}
+
+/**
+ * Typed calls to the three WorkstreamEvents endpoints. Stateless. Every method rejects with a
+ * {@link WorkstreamSyncError}. A custom client (for a store's `client` option) implements the
+ * three methods; the readonly fields are optional and only name the store's cache namespace and
+ * its grace period.
+ */
+export interface WorkstreamClient {
+  /** The normalized base URL, without a trailing slash. */
+  readonly baseUrl?: string
+  /** The `X-Application-ID` the client sends, if any. */
+  readonly applicationId?: string | undefined
+  /** The deadline of each request, in milliseconds. */
+  readonly timeoutMs?: number
+  /** `GET /workstream_events`, parsed and validated. */
+  snapshot(options?: SnapshotOptions): Promise<WorkstreamEvents>
+  /**
+   * `GET /workstream_events`, as the raw bytes of a 200 JSON response, not parsed. The store
+   * decodes these incrementally; a custom client may leave this out.
+   */
+  snapshotBody?(options?: SnapshotOptions): Promise<Uint8Array>
+  /** `POST /workstream_events/create`. Resolves with the event the server made. */
+  create(seed: SeededWorkstreamEvent, options?: SnapshotOptions): Promise<WorkstreamEvent>
+  /** `POST /workstream_events/{id}/delete`. */
+  delete(id: string, options?: DeleteOptions): Promise<void>
+}
+
+/** Where Pieces OS listens by default: `'http://localhost:1000'`. */
+export const DEFAULT_BASE_URL = 'http://localhost:1000'
+/** The default deadline of each request, body included: `30000` milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 30_000
+
+/**
+ * Creates a client for the Pieces OS WorkstreamEvents API. Every failure is a
+ * {@link WorkstreamSyncError}: `network`, `timeout`, `aborted`, `http` (with `status`) or
+ * `validation` (a body that is not JSON or not the expected model). Ids are URL-encoded into
+ * paths; seeds are validated before anything is sent (`invalid-input`).
+ *
+ * Defaults: `baseUrl` `'http://localhost:1000'`, `timeoutMs` `30000`, `fetch` the global one
+ * (read at call time) else `cross-fetch`, no `X-Application-ID`.
+ *
+ * @example
+ * ```ts
+ * const client = createWorkstreamClient({ baseUrl: 'http://localhost:1000' })
+ * const { iterable } = await client.snapshot({ transferables: false })
+ * ```
+ * @throws {@link WorkstreamSyncError} of kind `invalid-input` for a `baseUrl` that is not an
+ *   absolute http(s) URL or a `timeoutMs` that is not positive.
+ */
+export function createWorkstreamClient(options: ClientOptions = {}): WorkstreamClient {
+  const baseUrl = normalizeBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (!(timeoutMs > 0)) throw new WorkstreamSyncError('invalid-input', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`)
+  const applicationId = options.applicationId
+
+  function headers(json: boolean): Record<string, string> {
+    const result: Record<string, string> = {}
+    if (json) result['Content-Type'] = 'application/json'
+    if (applicationId !== undefined) result['X-Application-ID'] = applicationId
+    return result
+  }
+
+  async function send(method: 'GET' | 'POST', path: string, what: string, signal: AbortSignal | undefined, body?: string): Promise<RawResponse> {
+    const fetchImpl = await resolveFetch(options.fetch)
+    const request = { method, url: baseUrl + path, headers: headers(body !== undefined), timeoutMs, what, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}) }
+    const response = await sendRequest(fetchImpl, request)
+    if (response.status < 200 || response.status > 299) throw httpError(response, what)
+    return response
+  }
+
+  async function snapshotBody(o: SnapshotOptions = {}): Promise<Uint8Array> {
+    const what = 'GET /workstream_events'
+    const response = await send('GET', `/workstream_events${query(o.transferables)}`, what, o.signal)
+    assertJsonContentType(response, what)
+    return response.body
+  }
+
+  return {
+    baseUrl,
+    applicationId,
+    timeoutMs,
+    snapshotBody,
+    async snapshot(o = {}) {
+      const what = 'GET /workstream_events'
+      const response = await send('GET', `/workstream_events${query(o.transferables)}`, what, o.signal)
+      assertJsonContentType(response, what)
+      return parseWorkstreamEvents(parseJsonBody(response, what))
+    },
+    async create(seed, o = {}) {
+      const valid = parseSeededWorkstreamEvent(seed)
+      const what = 'POST /workstream_events/create'
+      const response = await send('POST', `/workstream_events/create${query(o.transferables)}`, what, o.signal, JSON.stringify(valid))
+      assertJsonContentType(response, what)
+      return parseWorkstreamEvent(parseJsonBody(response, what), 'response')
+    },
+    async delete(id, o = {}) {
+      const path = `/workstream_events/${encodeEventId(id)}/delete`
+      await send('POST', path, `POST /workstream_events/{id}/delete (id ${JSON.stringify(id)})`, o.signal)
+    },
+  }
+}
+
+function query(transferables: boolean | undefined): string {
+  return transferables === undefined ? '' : `?transferables=${transferables}`
+}
+
+function normalizeBaseUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new WorkstreamSyncError('invalid-input', `baseUrl ${JSON.stringify(value)} is not an absolute URL. Pass something like 'http://localhost:1000'.`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new WorkstreamSyncError('invalid-input', `baseUrl must be http(s), got ${JSON.stringify(value)}.`)
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
+/**
+ * Encodes an id as exactly one path segment. "." and ".." cannot be: URL parsers resolve them
+ * (encoded or not) as dot segments, so they would address another route.
+ */
+export function encodeEventId(id: unknown): string {
+  if (!isValidId(id)) {
+    throw new WorkstreamSyncError('invalid-input', `An event id must be a non-empty string, got ${describe(id)}.`)
+  }
+  if (id === '.' || id === '..') {
+    throw new WorkstreamSyncError('invalid-input', `The event id ${JSON.stringify(id)} cannot be addressed in a URL path.`)
+  }
+  return encodeURIComponent(id)
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return 'an empty string'
+  if (value === null) return 'null'
+  return typeof value
+}

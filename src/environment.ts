@@ -1,0 +1,75 @@
+/** Something that is either on or off, and says when it changes (online, page visible). */
+export interface SignalSource {
+  /** The current value. Called often: keep it cheap. */
+  get(): boolean
+  /** Calls `listener` on every change; returns the function that unsubscribes. */
+  subscribe(listener: (value: boolean) => void): () => void
+}
+
+/** Timers, injectable so that tests can use fake ones. Defaults read the globals at call time. */
+export interface Timers {
+  /** Calls `callback` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
+  setTimeout(callback: () => void, ms: number): unknown
+  /** Cancels a timer by the handle `setTimeout` returned. */
+  clearTimeout(handle: unknown): void
+}
+
+export const globalTimers: Timers = {
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+interface EventTargetLike {
+  addEventListener(type: string, listener: () => void): void
+  removeEventListener(type: string, listener: () => void): void
+}
+
+/**
+ * `navigator.onLine` with the window's `online`/`offline` events. Where there is no window
+ * (Node), it is always online: a failed request then tells the truth.
+ */
+export function browserOnlineSource(): SignalSource {
+  return {
+    get: () => (typeof navigator !== 'undefined' && typeof navigator.onLine === 'boolean' ? navigator.onLine : true),
+    subscribe(listener) {
+      const target = globalThis as unknown as Partial<EventTargetLike>
+      if (typeof target.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') return () => {}
+      const online = (): void => listener(true)
+      const offline = (): void => listener(false)
+      target.addEventListener('online', online)
+      target.addEventListener('offline', offline)
+      return () => {
+        target.removeEventListener!('online', online)
+        target.removeEventListener!('offline', offline)
+      }
+    },
+  }
+}
+
+/** `document.visibilityState` with `visibilitychange`. Without a document (Node), always visible. */
+export function browserVisibilitySource(): SignalSource {
+  const visible = (): boolean => typeof document === 'undefined' || document.visibilityState !== 'hidden'
+  return {
+    get: visible,
+    subscribe(listener) {
+      if (typeof document === 'undefined') return () => {}
+      const onChange = (): void => listener(visible())
+      document.addEventListener('visibilitychange', onChange)
+      return () => document.removeEventListener('visibilitychange', onChange)
+    },
+  }
+}
+
+/** A source that is always on, for stores that must not pause. */
+export function alwaysOn(): SignalSource {
+  return { get: () => true, subscribe: () => () => {} }
+}
+
+/** A random id: crypto.randomUUID where it exists, else a random 128-bit hex string. */
+export function randomId(random: () => number = Math.random): string {
+  const cryptoApi = globalThis.crypto as Crypto | undefined
+  if (cryptoApi && typeof cryptoApi.randomUUID === 'function') return cryptoApi.randomUUID()
+  let hex = ''
+  for (let i = 0; i < 32; i++) hex += Math.floor(random() * 16).toString(16)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}

@@ -1,0 +1,53 @@
+/** How much the store tells: nothing (the default), errors, warnings, info, or everything. */
+export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug'
+
+/** Where log lines go: `console` fits, and so does any logger with these four methods. */
+export interface LogSink {
+  /** Failures that need the app's attention. */
+  error(message: string, ...details: unknown[]): void
+  /** Failures the store reports on `errors$` and goes on after (a failed poll or send, a bad cache). */
+  warn(message: string, ...details: unknown[]): void
+  /** Changes worth a line, such as this tab becoming the leader. */
+  info(message: string, ...details: unknown[]): void
+  /** Polls, diffs and mutation state changes. */
+  debug(message: string, ...details: unknown[]): void
+}
+
+/**
+ * The store's `logger` option, when more than a level is needed. Lines start with
+ * `[workstream-sync]`.
+ *
+ * @example
+ * ```ts
+ * createWorkstreamStore({ logger: { level: 'debug', sink: myLogger, includeContent: false } })
+ * ```
+ */
+export interface LoggerOptions {
+  /** Default `'off'`. */
+  level?: LogLevel
+  /** Where lines go. Default: `console`. */
+  sink?: LogSink
+  /** Whether lines may include events' content (titles, URLs). Default `false`: ids and counts only. */
+  includeContent?: boolean
+}
+
+export interface Logger {
+  readonly includeContent: boolean
+  error(message: string, ...details: unknown[]): void
+  warn(message: string, ...details: unknown[]): void
+  info(message: string, ...details: unknown[]): void
+  debug(message: string, ...details: unknown[]): void
+}
+
+const RANK: Record<LogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, debug: 4 }
+
+/** A logger that prefixes lines and drops those below its level. Off unless asked for. */
+export function createLogger(options: LoggerOptions | LogLevel | undefined): Logger {
+  const resolved: LoggerOptions = typeof options === 'string' ? { level: options } : options ?? {}
+  const rank = RANK[resolved.level ?? 'off']
+  const sink = (): LogSink => resolved.sink ?? console
+  const line = (level: Exclude<LogLevel, 'off'>) => (message: string, ...details: unknown[]): void => {
+    if (RANK[level] <= rank) sink()[level](`[workstream-sync] ${message}`, ...details)
+  }
+  return { includeContent: resolved.includeContent ?? false, error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') }
+}

@@ -1,0 +1,110 @@
+import type { WorkstreamSyncErrorKind } from './errors'
+import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
+
+/** Where a mutation is: waiting its turn, on the wire, waiting to retry, or a dead letter. */
+export type MutationState = 'queued' | 'sending' | 'waiting' | 'dead'
+
+/** The last failure of a mutation, as plain data (it is persisted and broadcast). */
+export interface MutationError {
+  readonly kind: WorkstreamSyncErrorKind
+  readonly message: string
+  readonly status?: number
+}
+
+/** A mutation that is not yet confirmed by the server, as `outbox$` shows it. */
+export interface PendingMutation {
+  /** The mutation's own id; pass it to `retryMutation` and `discardMutation`. */
+  readonly id: string
+  readonly kind: 'create' | 'delete'
+  /** The event it concerns. For a create, the client id until the server names another. */
+  readonly eventId: string
+  readonly state: MutationState
+  /** Sends tried so far. */
+  readonly attempts: number
+  readonly lastError?: MutationError
+  /** When it was queued (ms since the epoch, from the store's clock). */
+  readonly queuedAt: number
+  /** For `waiting`: when the next attempt is due. */
+  readonly nextAttemptAt?: number
+  /** For a create: the outcome of an earlier send is unknown and a snapshot must tell first. */
+  readonly ambiguous?: boolean
+}
+
+/**
+ * The internal, persisted record of a mutation. Plain data: it is written to storage and sent
+ * between tabs. `seq` values count snapshot requests, so that "requested after" can be decided
+ * without comparing clocks.
+ */
+export interface MutationRecord {
+  readonly id: string
+  readonly kind: 'create' | 'delete'
+  readonly eventId: string
+  /** Create: the seed as sent, with `internal_identifier` set to the client id. */
+  readonly seed?: SeededWorkstreamEvent
+  /** Create: the optimistic event shown until the server answers. */
+  readonly optimistic?: WorkstreamEvent
+  readonly state: MutationState | 'confirmed'
+  readonly attempts: number
+  readonly lastError?: MutationError
+  readonly queuedAt: number
+  /** The last snapshot request started when this was queued. */
+  readonly queuedSeq: number
+  readonly nextAttemptAt?: number
+  /** Set after an ambiguous failure: only a snapshot requested after `sinceSeq` may confirm it, and only one also requested at or after `notBefore` may say it is not there. */
+  readonly ambiguous?: { readonly sinceSeq: number; readonly notBefore: number }
+  /** Confirmed: the overlay stays until a snapshot requested after this seq shows the server's view. */
+  readonly confirmedSeq?: number
+  /** Confirmed create: the event the server answered with. */
+  readonly confirmed?: WorkstreamEvent
+  /** The store instance (tab) whose caller awaits this mutation. */
+  readonly origin?: string
+}
+
+/** How a mutation ended, for the caller's promise. */
+export type Settlement =
+  | { readonly mutationId: string; readonly origin?: string; readonly outcome: 'resolved'; readonly event?: WorkstreamEvent }
+  | { readonly mutationId: string; readonly origin?: string; readonly outcome: 'rejected'; readonly error: MutationError }
+
+export function toPendingMutation(record: MutationRecord): PendingMutation {
+  const state = record.state === 'confirmed' ? 'queued' : record.state
+  return {
+    id: record.id,
+    kind: record.kind,
+    eventId: record.eventId,
+    state,
+    attempts: record.attempts,
+    queuedAt: record.queuedAt,
+    ...(record.lastError ? { lastError: record.lastError } : {}),
+    ...(record.nextAttemptAt !== undefined && state === 'waiting' ? { nextAttemptAt: record.nextAttemptAt } : {}),
+    ...(record.ambiguous ? { ambiguous: true } : {}),
+  }
+}
+
+/** A new create, queued now, with its client id as `internal_identifier`. */
+export function newCreateRecord(input: { id: string; eventId: string; seed: SeededWorkstreamEvent; optimistic: WorkstreamEvent; now: number; seq: number; origin: string }): MutationRecord {
+  return {
+    id: input.id,
+    kind: 'create',
+    eventId: input.eventId,
+    seed: { ...input.seed, internal_identifier: input.eventId },
+    optimistic: input.optimistic,
+    state: 'queued',
+    attempts: 0,
+    queuedAt: input.now,
+    queuedSeq: input.seq,
+    origin: input.origin,
+  }
+}
+
+/** A new delete, queued now. */
+export function newDeleteRecord(input: { id: string; eventId: string; now: number; seq: number; origin: string }): MutationRecord {
+  return { id: input.id, kind: 'delete', eventId: input.eventId, state: 'queued', attempts: 0, queuedAt: input.now, queuedSeq: input.seq, origin: input.origin }
+}
+
+/** Whether two outbox entries say the same thing. */
+export function samePending(a: PendingMutation, b: PendingMutation): boolean {
+  return (
+    a === b ||
+    (a.id === b.id && a.eventId === b.eventId && a.state === b.state && a.attempts === b.attempts && a.lastError === b.lastError && a.nextAttemptAt === b.nextAttemptAt && a.ambiguous === b.ambiguous)
+  )
+}

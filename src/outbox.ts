@@ -1,0 +1,192 @@
+import type { WorkstreamClient } from './client'
+import { WorkstreamSyncError } from './errors'
+import type { Timers } from './environment'
+import type { MutationError, MutationRecord } from './mutation'
+import { backoffDelay, type ResolvedRetryOptions } from './retry'
+import type { SyncAction } from './state'
+
+/**
+ * The next mutation to send, if any: the first, in queue order, whose event has nothing earlier
+ * still unresolved, that is not waiting out a backoff and not waiting for a snapshot to resolve
+ * an ambiguous send. A dead letter or a retrying mutation holds back only its own event.
+ */
+export function nextToSend(records: readonly MutationRecord[], now: number): MutationRecord | undefined {
+  const blocked = new Set<string>()
+  for (const record of records) {
+    if (record.state === 'sending') return undefined
+  }
+  for (const record of records) {
+    if (record.state === 'confirmed') continue
+    if (blocked.has(record.eventId)) continue
+    blocked.add(record.eventId)
+    if (record.state === 'dead' || record.ambiguous) continue
+    if (record.state === 'waiting' && (record.nextAttemptAt ?? 0) > now) continue
+    return record
+  }
+  return undefined
+}
+
+/** When something in the outbox is next due without any new event: a backoff ending, or a snapshot needed. */
+export function nextWakeUp(records: readonly MutationRecord[], now: number): number | undefined {
+  let wake: number | undefined
+  for (const record of records) {
+    const at = record.ambiguous ? record.ambiguous.notBefore : record.state === 'waiting' ? record.nextAttemptAt : undefined
+    if (at !== undefined && at > now && (wake === undefined || at < wake)) wake = at
+  }
+  return wake
+}
+
+/** Whether an unresolved ambiguous create waits for a snapshot requested at or after `now`. */
+export function needsSnapshot(records: readonly MutationRecord[], now: number): boolean {
+  return records.some((r) => r.ambiguous !== undefined && r.ambiguous.notBefore <= now)
+}
+
+/** True while something is left to send or to resolve (dead letters aside). */
+export function hasWork(records: readonly MutationRecord[]): boolean {
+  return records.some((r) => r.state !== 'confirmed' && r.state !== 'dead')
+}
+
+export interface FailureDecision {
+  action: Extract<SyncAction, { type: 'mutationFailed' }> | Extract<SyncAction, { type: 'mutationConfirmed' }>
+}
+
+/**
+ * What a failed send means. A delete answered 404 has succeeded. Network errors, timeouts,
+ * 408, 429 and 5xx are retried with backoff, up to `maxAttempts`, then the mutation is a dead
+ * letter. For a create, a failure that may have come after the server committed (no answer, a
+ * timeout, an answer that is not an event, or 409 for its own client id) is ambiguous: a snapshot
+ * requested `graceMs` later must say it is not there before it is sent again.
+ */
+export function decideFailure(record: MutationRecord, error: WorkstreamSyncError, now: number, retry: ResolvedRetryOptions, graceMs: number, random: () => number): FailureDecision['action'] {
+  if (record.kind === 'delete' && error.kind === 'http' && error.status === 404) {
+    return { type: 'mutationConfirmed', id: record.id }
+  }
+  const plain: MutationError = { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }
+  const ambiguous = record.kind === 'create' && (error.kind === 'network' || error.kind === 'timeout' || error.kind === 'validation' || (error.kind === 'http' && error.status === 409))
+  if (!ambiguous && !error.retryable) return { type: 'mutationFailed', id: record.id, error: plain, outcome: 'permanent' }
+  const attempts = record.attempts
+  const dead = attempts >= retry.maxAttempts
+  return {
+    type: 'mutationFailed',
+    id: record.id,
+    error: plain,
+    outcome: dead ? 'dead' : 'retry',
+    ...(dead ? {} : { nextAttemptAt: now + backoffDelay(attempts, retry, random) }),
+    ...(ambiguous ? { ambiguousUntil: now + graceMs } : {}),
+  }
+}
+
+export interface OutboxSenderOptions {
+  client: WorkstreamClient
+  transferables: boolean | undefined
+  timers: Timers
+  now: () => number
+  random: () => number
+  retry: ResolvedRetryOptions
+  graceMs: number
+  records: () => readonly MutationRecord[]
+  dispatch: (action: SyncAction) => void
+  /** Whether this store may send now (the leader, online). */
+  canSend: () => boolean
+  /** Resolves when the outbox is durable: a create is persisted as sending before it goes out. */
+  persisted: () => Promise<void>
+  /** Fetches a snapshot, needed to resolve an ambiguous create. */
+  requestSnapshot: () => Promise<void>
+}
+
+/** Sends the outbox one mutation at a time, in order, and wakes itself for retries. */
+export class OutboxSender {
+  readonly #options: OutboxSenderOptions
+  #sending = false
+  #timer: unknown
+  #abort = new AbortController()
+  #disposed = false
+  #reconciling = false
+  #reconcileFailures = 0
+
+  constructor(options: OutboxSenderOptions) {
+    this.#options = options
+  }
+
+  /** Looks for work now. Safe to call at any time, as often as wanted. */
+  kick(): void {
+    if (this.#disposed || this.#sending) return
+    const { timers, now, records, canSend } = this.#options
+    if (this.#timer !== undefined) timers.clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (!canSend()) return
+    const current = records()
+    const time = now()
+    if (needsSnapshot(current, time)) this.#reconcile()
+    const next = nextToSend(current, time)
+    if (next) {
+      void this.#send(next)
+      return
+    }
+    const wake = nextWakeUp(current, time)
+    if (wake !== undefined) this.#timer = timers.setTimeout(() => this.kick(), wake - time)
+  }
+
+  /**
+   * Asks for the snapshot that resolves ambiguous creates. A failed one is tried again with
+   * backoff, so that an ambiguous create does not wait for the next poll (there may be none).
+   */
+  #reconcile(): void {
+    if (this.#reconciling) return
+    this.#reconciling = true
+    this.#options.requestSnapshot().then(
+      () => {
+        this.#reconciling = false
+        this.#reconcileFailures = 0
+        this.kick()
+      },
+      () => {
+        this.#reconciling = false
+        if (this.#disposed) return
+        const { timers, retry, random } = this.#options
+        this.#reconcileFailures++
+        this.#timer ??= timers.setTimeout(() => {
+          this.#timer = undefined
+          this.kick()
+        }, backoffDelay(this.#reconcileFailures, retry, random))
+      },
+    )
+  }
+
+  dispose(): void {
+    this.#disposed = true
+    this.#abort.abort()
+    if (this.#timer !== undefined) this.#options.timers.clearTimeout(this.#timer)
+  }
+
+  async #send(record: MutationRecord): Promise<void> {
+    const { dispatch, client, transferables } = this.#options
+    this.#sending = true
+    try {
+      dispatch({ type: 'mutationSent', id: record.id })
+      await this.#options.persisted()
+      if (this.#disposed) return
+      const signal = this.#abort.signal
+      try {
+        if (record.kind === 'create') {
+          const event = await client.create(record.seed!, { signal, ...(transferables !== undefined ? { transferables } : {}) })
+          if (!this.#disposed) dispatch({ type: 'mutationConfirmed', id: record.id, event })
+        } else {
+          await client.delete(record.eventId, { signal })
+          if (!this.#disposed) dispatch({ type: 'mutationConfirmed', id: record.id })
+        }
+      } catch (caught) {
+        // A dispose aborts the request: the record stays persisted as sending, and the next
+        // store resolves it as ambiguous.
+        if (this.#disposed) return
+        const error = caught instanceof WorkstreamSyncError ? caught : new WorkstreamSyncError('network', String(caught), { cause: caught })
+        const sent = this.#options.records().find((r) => r.id === record.id) ?? record
+        const { now, retry, graceMs, random } = this.#options
+        dispatch(decideFailure(sent, error, now(), retry, graceMs, random))
+      }
+    } finally {
+      this.#sending = false
+      if (!this.#disposed) this.kick()
+    }
+  }
+}

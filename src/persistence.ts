@@ -1,0 +1,254 @@
+import { WorkstreamSyncError } from './errors'
+import type { WorkstreamEvent } from './models'
+import type { MutationRecord } from './mutation'
+import { memoryStorage, type SyncStorage, type SyncStorageArea } from './storage'
+import { checkSeededWorkstreamEvent, checkWorkstreamEvent } from './validate'
+import type { ServerSnapshot } from './view'
+
+/** The cache's format. A cache of another format is discarded (there is no migration yet). */
+export const CACHE_FORMAT = 1
+
+const META_KEY = 'meta'
+const EVENT_PREFIX = 'e:'
+const RECORD_PREFIX = 'm:'
+const DELETE = Symbol('delete')
+
+export interface PersistedData {
+  /** Undefined when there was no usable cache. */
+  readonly events: WorkstreamEvent[] | undefined
+  readonly records: MutationRecord[]
+  readonly lastSyncedAt: number | undefined
+}
+
+interface Meta {
+  readonly format: number
+  readonly namespace: string
+  readonly lastSyncedAt?: number
+}
+
+export interface PersistenceOptions {
+  storage: SyncStorage
+  namespace: string
+  /** Reports storage failures and discarded caches; sync goes on either way. */
+  onError: (error: WorkstreamSyncError) => void
+}
+
+/**
+ * The cache on top of a storage area: one key per event (its JSON text), one per mutation, and
+ * a meta record with the format. Writes only the delta since the last save, coalesced, in
+ * order. A storage failure switches it to memory for the rest of the store's life.
+ */
+export class Persistence {
+  #area: SyncStorageArea
+  #fellBack = false
+  readonly #options: PersistenceOptions
+  #savedEvents: ReadonlyMap<string, WorkstreamEvent> = new Map()
+  #savedRecords = new Map<string, MutationRecord>()
+  #savedSyncedAt: number | undefined
+  #metaSaved = false
+  #pending = new Map<string, unknown>()
+  #writing: Promise<void> = Promise.resolve()
+  #scheduled = false
+
+  constructor(options: PersistenceOptions) {
+    this.#options = options
+    this.#area = options.storage.open(options.namespace)
+  }
+
+  /** Whether storage failed and the cache now lives in memory only. */
+  get fellBack(): boolean {
+    return this.#fellBack
+  }
+
+  /** Reads the cache. Never rejects: an unreadable cache is discarded, a failing storage falls back. */
+  async load(): Promise<PersistedData> {
+    let stored: Array<[string, unknown]>
+    try {
+      stored = await this.#area.entries()
+    } catch (error) {
+      this.#fallBack(error, 'read')
+      return { events: undefined, records: [], lastSyncedAt: undefined }
+    }
+    if (stored.length === 0) return { events: undefined, records: [], lastSyncedAt: undefined }
+    const meta = stored.find(([key]) => key === META_KEY)?.[1] as Partial<Meta> | undefined
+    if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== this.#options.namespace) {
+      const found = meta && typeof meta === 'object' ? `format ${String(meta.format)}` : 'no readable meta record'
+      this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
+      await this.#clearArea()
+      return { events: undefined, records: [], lastSyncedAt: undefined }
+    }
+    const events: WorkstreamEvent[] = []
+    const records: MutationRecord[] = []
+    const bad: string[] = []
+    for (const [key, value] of stored) {
+      if (key.startsWith(EVENT_PREFIX)) {
+        const event = readEvent(key.slice(EVENT_PREFIX.length), value)
+        if (event) events.push(event)
+        else bad.push(key)
+      } else if (key.startsWith(RECORD_PREFIX)) {
+        if (isRecord(value)) records.push(value)
+        else bad.push(key)
+      }
+    }
+    if (bad.length) {
+      this.#options.onError(new WorkstreamSyncError('storage', `Discarded ${bad.length} unreadable cache entr${bad.length === 1 ? 'y' : 'ies'} (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}). The next snapshot restores events; a lost mutation cannot be restored.`))
+      for (const key of bad) this.#pending.set(key, DELETE)
+      this.#schedule()
+    }
+    records.sort((a, b) => a.queuedAt - b.queuedAt)
+    this.#savedEvents = new Map(events.map((e) => [e.id, e]))
+    this.#savedRecords = new Map(records.map((r) => [r.id, r]))
+    this.#savedSyncedAt = meta.lastSyncedAt
+    this.#metaSaved = true
+    return { events, records, lastSyncedAt: meta.lastSyncedAt }
+  }
+
+  /**
+   * Records the current server snapshot and outbox, queueing writes for what changed since the
+   * last save (by identity: unchanged events keep theirs). `rawText` gives an event's JSON as
+   * received, to store without stringifying it again.
+   */
+  save(server: ServerSnapshot, records: readonly MutationRecord[], lastSyncedAt: number | undefined, rawText?: (id: string) => string | undefined): void {
+    if (server.byId !== this.#savedEvents) {
+      let changed = false
+      for (const [id, event] of server.byId) {
+        if (this.#savedEvents.get(id) !== event) {
+          this.#pending.set(EVENT_PREFIX + id, rawText?.(id) ?? JSON.stringify(event))
+          changed = true
+        }
+      }
+      for (const id of this.#savedEvents.keys()) {
+        if (!server.byId.has(id)) {
+          this.#pending.set(EVENT_PREFIX + id, DELETE)
+          changed = true
+        }
+      }
+      this.#savedEvents = server.byId
+      if (changed || lastSyncedAt !== this.#savedSyncedAt) this.#writeMeta(lastSyncedAt)
+    }
+    const current = new Set<string>()
+    for (const record of records) {
+      current.add(record.id)
+      if (this.#savedRecords.get(record.id) !== record) {
+        this.#pending.set(RECORD_PREFIX + record.id, record)
+        this.#savedRecords.set(record.id, record)
+      }
+    }
+    for (const id of this.#savedRecords.keys()) {
+      if (!current.has(id)) {
+        this.#pending.set(RECORD_PREFIX + id, DELETE)
+        this.#savedRecords.delete(id)
+      }
+    }
+    // Entries without a meta record read as an unknown cache, so the first write carries one.
+    if (this.#pending.size && !this.#metaSaved) this.#writeMeta(lastSyncedAt)
+    if (this.#pending.size) this.#schedule()
+  }
+
+  /**
+   * Writes one mutation at once, outside the delta: a follower tab makes its mutation durable
+   * before the leader has it. A later load() takes it up.
+   */
+  putRecord(record: MutationRecord): void {
+    this.#pending.set(RECORD_PREFIX + record.id, record)
+    if (!this.#metaSaved) this.#writeMeta(this.#savedSyncedAt)
+    this.#schedule()
+  }
+
+  /** Resolves when every write queued so far has landed (or failed over to memory). */
+  flush(): Promise<void> {
+    if (this.#pending.size) this.#schedule()
+    return this.#writing
+  }
+
+  async clear(): Promise<void> {
+    this.#pending.clear()
+    await this.#writing
+    this.#savedEvents = new Map()
+    this.#savedRecords.clear()
+    this.#savedSyncedAt = undefined
+    this.#metaSaved = false
+    await this.#clearArea()
+  }
+
+  close(): void {
+    this.#area.close()
+  }
+
+  #writeMeta(lastSyncedAt: number | undefined): void {
+    const meta: Meta = { format: CACHE_FORMAT, namespace: this.#options.namespace, ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}) }
+    this.#pending.set(META_KEY, meta)
+    this.#savedSyncedAt = lastSyncedAt
+    this.#metaSaved = true
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    this.#writing = this.#writing.then(async () => {
+      this.#scheduled = false
+      const batch = this.#pending
+      this.#pending = new Map()
+      const sets: Array<[string, unknown]> = []
+      const deletes: string[] = []
+      for (const [key, value] of batch) {
+        if (value === DELETE) deletes.push(key)
+        else sets.push([key, value])
+      }
+      try {
+        if (sets.length) await this.#area.setMany(sets)
+        if (deletes.length) await this.#area.delMany(deletes)
+      } catch (error) {
+        this.#fallBack(error, 'write')
+        await this.#area.setMany(sets)
+        await this.#area.delMany(deletes)
+      }
+    })
+  }
+
+  async #clearArea(): Promise<void> {
+    try {
+      await this.#area.clear()
+    } catch (error) {
+      this.#fallBack(error, 'clear')
+    }
+  }
+
+  #fallBack(error: unknown, operation: string): void {
+    if (this.#fellBack) return
+    this.#fellBack = true
+    const failed = this.#area
+    this.#area = memoryStorage().open(this.#options.namespace)
+    try {
+      failed.close()
+    } catch {
+      // The failed area is being replaced; an error closing it changes nothing.
+    }
+    const cause = error instanceof WorkstreamSyncError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on. Cause: ${cause}`, { cause: error }))
+  }
+}
+
+function readEvent(id: string, value: unknown): WorkstreamEvent | undefined {
+  if (typeof value !== 'string') return undefined
+  let event: unknown
+  try {
+    event = JSON.parse(value)
+  } catch {
+    return undefined
+  }
+  if (checkWorkstreamEvent(event, 'event') !== undefined) return undefined
+  return (event as WorkstreamEvent).id === id ? (event as WorkstreamEvent) : undefined
+}
+
+function isRecord(value: unknown): value is MutationRecord {
+  if (!value || typeof value !== 'object') return false
+  const r = value as Partial<MutationRecord>
+  if (typeof r.id !== 'string' || typeof r.eventId !== 'string' || r.eventId === '') return false
+  if (typeof r.attempts !== 'number' || typeof r.queuedAt !== 'number' || typeof r.queuedSeq !== 'number') return false
+  if (!['queued', 'sending', 'waiting', 'dead', 'confirmed'].includes(r.state as string)) return false
+  if (r.kind === 'delete') return true
+  if (r.kind !== 'create') return false
+  if (r.state === 'confirmed') return r.confirmed === undefined || checkWorkstreamEvent(r.confirmed, 'confirmed') === undefined
+  return checkSeededWorkstreamEvent(r.seed, 'seed') === undefined && checkWorkstreamEvent(r.optimistic, 'optimistic') === undefined
+}

@@ -1,0 +1,115 @@
+import type { SignalSource, Timers } from './environment'
+
+export interface PollerOptions {
+  /** Milliseconds between the end of one fetch and the start of the next; 0: only on demand. */
+  intervalMs: number
+  /** Fetches and applies one snapshot; rejects when that failed. */
+  fetch: () => Promise<void>
+  /** The delay after `failures` failures in a row. */
+  backoff: (failures: number) => number
+  timers: Timers
+  online: SignalSource
+  visible: SignalSource
+}
+
+export interface Poller {
+  /** Polls now and then every interval, while online and visible. */
+  start(): void
+  stop(): void
+  /** Fetches now, or joins the fetch already in flight. */
+  refresh(): Promise<void>
+  readonly started: boolean
+  /** Whether polling waits for the network or the page to come back. */
+  readonly paused: boolean
+  dispose(): void
+}
+
+/**
+ * Schedules snapshot fetches. The next one is scheduled only when the last one settled, so
+ * fetches never overlap however slow the server is; failures back off; going offline or hidden
+ * pauses, and coming back fetches at once.
+ */
+export function createPoller(options: PollerOptions): Poller {
+  const { timers } = options
+  let started = false
+  let disposed = false
+  let inFlight: Promise<void> | undefined
+  let timer: unknown
+  let failures = 0
+  let unsubscribe: (() => void) | undefined
+
+  const canPoll = (): boolean => started && !disposed && options.online.get() && options.visible.get()
+
+  function clearTimer(): void {
+    if (timer !== undefined) timers.clearTimeout(timer)
+    timer = undefined
+  }
+
+  function schedule(): void {
+    clearTimer()
+    if (!canPoll() || inFlight) return
+    if (failures === 0 && options.intervalMs <= 0) return
+    const delay = failures > 0 ? options.backoff(failures) : options.intervalMs
+    timer = timers.setTimeout(() => {
+      timer = undefined
+      run().catch(() => {})
+    }, delay)
+  }
+
+  function run(): Promise<void> {
+    if (inFlight) return inFlight
+    clearTimer()
+    const attempt = Promise.resolve().then(options.fetch).then(
+      () => {
+        failures = 0
+      },
+      (error: unknown) => {
+        failures++
+        throw error
+      },
+    )
+    inFlight = attempt.finally(() => {
+      inFlight = undefined
+      schedule()
+    })
+    // The caller of run() handles the rejection; this copy only keeps the schedule going.
+    inFlight.catch(() => {})
+    return inFlight
+  }
+
+  function onSignal(value: boolean): void {
+    if (value && canPoll()) run().catch(() => {})
+    else if (!value) clearTimer()
+  }
+
+  return {
+    start() {
+      if (started || disposed) return
+      started = true
+      const offOnline = options.online.subscribe(onSignal)
+      const offVisible = options.visible.subscribe(onSignal)
+      unsubscribe = () => {
+        offOnline()
+        offVisible()
+      }
+      if (canPoll()) run().catch(() => {})
+    },
+    stop() {
+      started = false
+      clearTimer()
+      unsubscribe?.()
+      unsubscribe = undefined
+    },
+    refresh: run,
+    get started() {
+      return started
+    },
+    get paused() {
+      return started && !(options.online.get() && options.visible.get())
+    },
+    dispose() {
+      disposed = true
+      this.stop()
+    },
+  }
+}

@@ -1,0 +1,322 @@
+import type { WorkstreamEvent } from './models'
+import { jsonEqual } from './equal'
+import { WorkstreamSyncError } from './errors'
+import { createRangeComparer, hasByteOrderMark, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from './jsonScanner'
+import type { RangeComparer } from './jsonScanner'
+
+/**
+ * A decoded snapshot. Results of decodeSnapshot also carry, opaquely, the body and the slice table
+ * that the next decode needs: pass the last one back as `previous`, and let older ones go.
+ */
+export interface DecodedSnapshot {
+  /**
+   * Events in server order, duplicates removed: the last occurrence of an id wins, at its own
+   * position, as in any map built from the list and in JSON.parse of duplicate keys, so that every
+   * reader of a snapshot agrees on it. Quarantined items appear as their last good version when
+   * there is one, and are left out when there is none.
+   */
+  readonly events: readonly WorkstreamEvent[]
+  readonly byId: ReadonlyMap<string, WorkstreamEvent>
+  /** Items that have an id but failed validation: one error each (kind 'validation', eventId and path set). */
+  readonly quarantined: readonly WorkstreamSyncError[]
+  /**
+   * Whether this result was computed with the fast path (for tests and the logger). A byte-identical
+   * body returns the previous result itself, which then reports 'identical'.
+   */
+  readonly path: 'identical' | 'slices' | 'full'
+  /**
+   * Raw JSON text of an event that was new or changed in the decode that made this result, for the
+   * persistence layer to store without re-stringifying; undefined for events kept from before.
+   */
+  rawText(id: string): string | undefined
+}
+
+export interface DecodeOptions {
+  /** Validates one item: undefined when valid, else "path: problem". The store passes checkWorkstreamEvent. */
+  validate: (value: unknown, path: string) => string | undefined
+  /**
+   * The last good version of an event the store knows (for quarantine when `previous` lacks it,
+   * e.g. after a cache hydration). A new event equal to it keeps its identity.
+   */
+  lastGood?: (id: string) => WorkstreamEvent | undefined
+}
+
+/** What the next decode needs from this one. */
+interface SliceTable {
+  /** Kept for the byte comparisons: a body must not be mutated after it was decoded. */
+  readonly body: Uint8Array
+  /** Element k of `iterable` spans [bounds[2k], bounds[2k + 1]); empty after a full decode. */
+  readonly bounds: Int32Array
+  readonly ids: readonly string[]
+  /** The event made from element k; undefined when its bytes must be parsed again (quarantined or overridden). */
+  readonly events: readonly (WorkstreamEvent | undefined)[]
+}
+
+/** The items of `iterable`, as the walk or the full parse found them. */
+interface Items {
+  readonly ids: string[]
+  readonly values: unknown[]
+  /** Whether item k has the bytes of a previous element, whose event it is. */
+  readonly reused: boolean[]
+  /** Start and end offsets of each item, flat; empty in a full decode. */
+  readonly bounds: number[]
+}
+
+interface Resolution {
+  readonly events: WorkstreamEvent[]
+  readonly byId: Map<string, WorkstreamEvent>
+  readonly quarantined: WorkstreamSyncError[]
+  /** Id to item index of the events this decode made (rather than kept). */
+  readonly fresh: Map<string, number>
+  readonly kept: (WorkstreamEvent | undefined)[]
+}
+
+class Snapshot implements DecodedSnapshot {
+  readonly events: readonly WorkstreamEvent[]
+  readonly byId: ReadonlyMap<string, WorkstreamEvent>
+  readonly quarantined: readonly WorkstreamSyncError[]
+  /** Set to 'identical' when a byte-identical body returns this result again. */
+  path: 'identical' | 'slices' | 'full'
+  readonly #table: SliceTable
+  readonly #fresh: ReadonlyMap<string, number>
+
+  constructor(resolved: Resolution, path: 'slices' | 'full', table: SliceTable) {
+    this.events = resolved.events
+    this.byId = resolved.byId
+    this.quarantined = resolved.quarantined
+    this.path = path
+    this.#table = table
+    this.#fresh = resolved.fresh
+  }
+
+  /** The slice table of a result of this module; undefined for anything else, or when its body was transferred away. */
+  static tableOf(snapshot: DecodedSnapshot | undefined): SliceTable | undefined {
+    return snapshot instanceof Snapshot && snapshot.#table.body.length > 0 ? snapshot.#table : undefined
+  }
+
+  rawText(id: string): string | undefined {
+    const k = this.#fresh.get(id)
+    if (k === undefined) return undefined
+    const { body, bounds } = this.#table
+    // A full decode kept no offsets: the event re-stringified is the same JSON value.
+    if (bounds.length === 0) return JSON.stringify(this.byId.get(id))
+    return new TextDecoder().decode(body.subarray(bounds[2 * k], bounds[2 * k + 1]))
+  }
+}
+
+/**
+ * Decodes a `GET /workstream_events` body. A body byte-identical to the previous one returns the
+ * previous result itself; otherwise only the events whose bytes changed are parsed, and unchanged
+ * events keep their object identity. The result retains `body` (do not mutate it afterwards) for
+ * the next decode, and never retains `previous`.
+ *
+ * Throws WorkstreamSyncError kind 'validation' when the body is not JSON, not an object envelope,
+ * has no `iterable` array, or has an item without a non-empty string `id` (then nobody can tell
+ * which events the snapshot holds, so the whole snapshot is rejected).
+ */
+export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | undefined, options: DecodeOptions): DecodedSnapshot {
+  const table = Snapshot.tableOf(previous)
+  if (table !== undefined && table.body.length === body.length && createRangeComparer(body, table.body)(0, 0, body.length)) {
+    const same = previous as Snapshot
+    same.path = 'identical'
+    return same
+  }
+  const decoder = new TextDecoder()
+  return decodeSlices(body, previous, table, options, decoder) ?? decodeFull(body, previous, options, decoder)
+}
+
+/** The fast path. Returns undefined on anything it cannot handle confidently: the full decode decides. */
+function decodeSlices(body: Uint8Array, previous: DecodedSnapshot | undefined, table: SliceTable | undefined, options: DecodeOptions, decoder: TextDecoder): Snapshot | undefined {
+  // Offsets are kept as int32, which also keeps them small integers in V8's optimized code.
+  if (body.length > 0x7fffffff) return undefined
+  let p = skipWhitespace(body, hasByteOrderMark(body) ? 3 : 0)
+  if (body[p] !== 0x7b) return undefined
+  p = skipWhitespace(body, p + 1)
+  let items: Items | undefined
+  for (;;) {
+    if (body[p] !== 0x22) return undefined
+    const keyEnd = scanString(body, p)
+    const key = keyEnd < 0 ? NOT_JSON : parseJsonSlice(decoder, body, p, keyEnd)
+    p = skipWhitespace(body, keyEnd)
+    if (key === NOT_JSON || body[p] !== 0x3a) return undefined
+    p = skipWhitespace(body, p + 1)
+    if (key === 'iterable') {
+      // Of duplicate keys JSON.parse keeps the last; rare enough to leave to the full decode.
+      if (items !== undefined) return undefined
+      items = { ids: [], values: [], reused: [], bounds: [] }
+      p = walkIterable(body, p, table, decoder, items)
+    } else {
+      // `schema`, `score`, `indices` and unknown keys are parsed only to reject invalid JSON.
+      // `indices` is not used: `iterable` is authoritative, and indices that disagree with it
+      // (stale, partial, or built by a buggy server) must not drop, duplicate or reorder events.
+      const end = scanValue(body, p)
+      p = end < 0 || parseJsonSlice(decoder, body, p, end) === NOT_JSON ? -1 : end
+    }
+    if (p < 0) return undefined
+    p = skipWhitespace(body, p)
+    if (body[p] === 0x7d) break
+    if (body[p] !== 0x2c) return undefined
+    p = skipWhitespace(body, p + 1)
+  }
+  if (items === undefined || skipWhitespace(body, p + 1) !== body.length) return undefined
+  const resolved = resolveItems(items, previous, options)
+  return new Snapshot(resolved, 'slices', { body, bounds: Int32Array.from(items.bounds), ids: items.ids, events: resolved.kept })
+}
+
+/**
+ * Walks the `iterable` array at `p` into `items` and returns the position after it, or -1. At
+ * each element it predicts the next element of the previous body (or one of the three after it,
+ * which skips deletions): when the bytes are identical, the element is that previously parsed and
+ * validated object, as JSON objects are self-delimiting (the `,` or `]` after it is checked as after
+ * any element). Otherwise it parses the element and, when its id was further on in the previous
+ * body, moves the prediction to just after it.
+ */
+function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined, decoder: TextDecoder, items: Items): number {
+  if (body[p] !== 0x5b) return -1
+  p = skipWhitespace(body, p + 1)
+  if (body[p] === 0x5d) return p + 1
+  const equal = table === undefined ? undefined : createRangeComparer(body, table.body)
+  const count = table === undefined ? 0 : table.ids.length
+  let indexById: Map<string, number> | undefined
+  let j = 0
+  // Where the prediction was before it jumped far ahead: an event moved to the front looks like a
+  // run of deletions until the next element shows which of the two it was.
+  let resume = -1
+  for (;;) {
+    if (body[p] !== 0x7b) return -1
+    let k = -1
+    if (table !== undefined && equal !== undefined) {
+      for (let c = j, stop = Math.min(j + 4, count); c < stop && k < 0; c++) if (isElement(table, equal, body, p, c)) k = c
+      if (k < 0 && resume >= 0 && isElement(table, equal, body, p, resume)) k = resume
+    }
+    let end: number
+    if (table !== undefined && k >= 0) {
+      end = p + table.bounds[2 * k + 1]! - table.bounds[2 * k]!
+      items.ids.push(table.ids[k]!)
+      items.values.push(table.events[k])
+      items.reused.push(true)
+      j = k + 1
+      resume = -1
+    } else {
+      end = scanValue(body, p)
+      const value = end < 0 ? NOT_JSON : parseJsonSlice(decoder, body, p, end)
+      const id = idOf(value)
+      // Invalid JSON or an item without an id rejects the snapshot; the full decode words the error.
+      if (id === undefined) return -1
+      items.ids.push(id)
+      items.values.push(value)
+      items.reused.push(false)
+      if (table !== undefined) {
+        indexById ??= new Map(table.ids.map((known, c) => [known, c]))
+        const before = indexById.get(id) ?? -1
+        if (before >= j + 4 && resume < 0) resume = j
+        if (before >= j) j = before + 1
+      }
+    }
+    items.bounds.push(p, end)
+    p = skipWhitespace(body, end)
+    if (body[p] === 0x5d) return p + 1
+    if (body[p] !== 0x2c) return -1
+    p = skipWhitespace(body, p + 1)
+  }
+}
+
+/** Whether the bytes at `p` are those of the previous body's element k, which was valid. */
+function isElement(table: SliceTable, equal: RangeComparer, body: Uint8Array, p: number, k: number): boolean {
+  const start = table.bounds[2 * k]!
+  const length = table.bounds[2 * k + 1]! - start
+  // The cheap tests first: the candidate must end with `}` where the old element did.
+  return table.events[k] !== undefined && p + length <= body.length && body[p + length - 1] === 0x7d && equal(p, start, length)
+}
+
+function idOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const id: unknown = (value as { id?: unknown }).id
+  return typeof id === 'string' && id !== '' ? id : undefined
+}
+
+/** The fallback: the whole body through JSON.parse, then the same per-item rules as the fast path. */
+function decodeFull(body: Uint8Array, previous: DecodedSnapshot | undefined, options: DecodeOptions, decoder: TextDecoder): Snapshot {
+  let envelope: unknown
+  try {
+    // TextDecoder drops a leading byte order mark, as the fast path skips it.
+    envelope = JSON.parse(decoder.decode(body))
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error)
+    throw new WorkstreamSyncError('validation', `The snapshot body is not valid JSON (${detail}). ${REJECTED}`, { cause: error })
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
+    throw new WorkstreamSyncError('validation', `The snapshot body is ${describe(envelope)}, not a WorkstreamEvents object. ${REJECTED}`)
+  }
+  const iterable: unknown = (envelope as { iterable?: unknown }).iterable
+  if (!Array.isArray(iterable)) throw rejection('iterable', `expected an array, got ${describe(iterable)}`)
+  const items: Items = { ids: [], values: iterable, reused: [], bounds: [] }
+  for (let i = 0; i < iterable.length; i++) {
+    const item: unknown = iterable[i]
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw rejection(`iterable[${i}]`, `expected an event object, got ${describe(item)}`)
+    }
+    const id = idOf(item)
+    if (id === undefined) throw rejection(`iterable[${i}].id`, `expected a non-empty string, got ${describe((item as { id?: unknown }).id)}`)
+    items.ids.push(id)
+    items.reused.push(false)
+  }
+  return new Snapshot(resolveItems(items, previous, options), 'full', { body, bounds: new Int32Array(0), ids: [], events: [] })
+}
+
+const REJECTED = 'The whole snapshot is rejected and the last good events are kept; the server sent bad data.'
+
+function rejection(path: string, problem: string): WorkstreamSyncError {
+  return new WorkstreamSyncError('validation', `${path}: ${problem}. ${REJECTED}`, { path })
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'nothing'
+  if (Array.isArray(value)) return 'an array'
+  if (value === '') return 'an empty string'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
+
+/**
+ * Validates the items that were parsed, quarantines the invalid ones, and gives every event that
+ * equals the previous version of its id that version's identity.
+ */
+function resolveItems(items: Items, previous: DecodedSnapshot | undefined, options: DecodeOptions): Resolution {
+  const { ids, values, reused } = items
+  const last = new Map<string, number>()
+  for (let i = 0; i < ids.length; i++) last.set(ids[i]!, i)
+  const resolution: Resolution = { events: [], byId: new Map(), quarantined: [], fresh: new Map(), kept: new Array(ids.length) }
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!
+    if (last.get(id) !== i) continue
+    let event = values[i] as WorkstreamEvent
+    if (reused[i] !== true) {
+      const before = previous?.byId.get(id) ?? options.lastGood?.(id)
+      const problem = options.validate(values[i], `iterable[${i}]`)
+      if (problem !== undefined) {
+        resolution.quarantined.push(quarantine(id, `iterable[${i}]`, problem, before !== undefined))
+        if (before === undefined) continue
+        resolution.events.push(before)
+        resolution.byId.set(id, before)
+        continue
+      }
+      // Parse, then trust: `validate` accepted the value as a WorkstreamEvent.
+      if (before !== undefined && jsonEqual(before, event)) event = before
+      else resolution.fresh.set(id, i)
+    }
+    resolution.kept[i] = event
+    resolution.events.push(event)
+    resolution.byId.set(id, event)
+  }
+  return resolution
+}
+
+function quarantine(id: string, itemPath: string, problem: string, hasGood: boolean): WorkstreamSyncError {
+  // `problem` reads "path: what is wrong"; the path ends at the first ": " after the item's own path.
+  const colon = problem.startsWith(itemPath) ? problem.indexOf(': ', itemPath.length) : -1
+  const path = colon < 0 ? itemPath : problem.slice(0, colon)
+  const outcome = hasGood ? 'its last good version is kept' : 'it is left out, as no good version of it is known'
+  const message = `${problem}. Event ${JSON.stringify(id)} is quarantined: ${outcome} until the server sends a valid one.`
+  return new WorkstreamSyncError('validation', message, { path, eventId: id })
+}

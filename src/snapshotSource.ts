@@ -1,0 +1,59 @@
+import type { WorkstreamClient } from './client'
+import { jsonEqual } from './equal'
+import type { WorkstreamSyncError } from './errors'
+import type { WorkstreamEvent } from './models'
+import { decodeSnapshot, type DecodedSnapshot } from './snapshotDecoder'
+import { checkWorkstreamEvent } from './validate'
+import { snapshotOf, type ServerSnapshot } from './view'
+
+export interface SnapshotResult {
+  /** The same object as the last time when nothing changed. */
+  readonly snapshot: ServerSnapshot
+  readonly quarantined: readonly WorkstreamSyncError[]
+  readonly path: 'identical' | 'slices' | 'full' | 'parsed'
+  /** The received JSON text of events parsed this time, for the cache. */
+  readonly rawText: ((id: string) => string | undefined) | undefined
+}
+
+/**
+ * Fetches snapshots and turns them into server snapshots that keep the identity of every
+ * unchanged event. With a client that gives raw bodies, unchanged bytes are never parsed.
+ */
+export class SnapshotSource {
+  readonly #client: WorkstreamClient
+  readonly #transferables: boolean | undefined
+  #last: DecodedSnapshot | undefined
+  #lastParsed: ServerSnapshot | undefined
+
+  constructor(client: WorkstreamClient, transferables: boolean | undefined) {
+    this.#client = client
+    this.#transferables = transferables
+  }
+
+  /** `known` gives the store's current version of an event: reused when equal, kept when the new one is invalid. */
+  async fetch(known: (id: string) => WorkstreamEvent | undefined): Promise<SnapshotResult> {
+    const options = this.#transferables !== undefined ? { transferables: this.#transferables } : {}
+    if (this.#client.snapshotBody) {
+      const body = await this.#client.snapshotBody(options)
+      const decoded = decodeSnapshot(body, this.#last, { validate: checkWorkstreamEvent, lastGood: known })
+      this.#last = decoded
+      return { snapshot: decoded, quarantined: decoded.quarantined, path: decoded.path, rawText: (id) => decoded.rawText(id) }
+    }
+    // A custom client without raw bodies: a deep-equal diff keeps identity instead.
+    const envelope = await this.#client.snapshot(options)
+    const events = envelope.iterable.map((event) => {
+      const current = known(event.id)
+      return current !== undefined && jsonEqual(current, event) ? current : event
+    })
+    const previous = this.#lastParsed
+    const snapshot = previous && previous.events.length === events.length && events.every((e, i) => e === previous.events[i]) ? previous : snapshotOf(events)
+    this.#lastParsed = snapshot
+    return { snapshot, quarantined: [], path: 'parsed', rawText: undefined }
+  }
+
+  /** Forgets the last body (after clear()), so that the next snapshot is applied in full. */
+  reset(): void {
+    this.#last = undefined
+    this.#lastParsed = undefined
+  }
+}

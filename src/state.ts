@@ -1,0 +1,281 @@
+import type { WorkstreamEvent } from './models'
+import type { MutationError, MutationRecord, Settlement } from './mutation'
+import { fingerprintMatches } from './fingerprint'
+import { EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
+
+/** The whole sync state: the server snapshot and the mutations on top of it. Plain and immutable. */
+export interface SyncState {
+  readonly server: ServerSnapshot
+  /** Where `server` came from: nothing yet, the cache, or the network. */
+  readonly source: 'none' | 'cache' | 'network'
+  /** The last snapshot request started, and the last one applied (0: none). */
+  readonly requestedSeq: number
+  readonly appliedSeq: number
+  readonly records: readonly MutationRecord[]
+  readonly lastSyncedAt: number | undefined
+  /** How the last action settled callers' promises. Cleared by every action. */
+  readonly settled: readonly Settlement[]
+}
+
+export type SyncAction =
+  | { type: 'hydrated'; events: readonly WorkstreamEvent[] | undefined; records: readonly MutationRecord[]; now: number; graceMs: number; lastSyncedAt?: number }
+  | { type: 'snapshotRequested'; seq: number }
+  | { type: 'snapshotReceived'; seq: number; requestedAt: number; receivedAt: number; snapshot: ServerSnapshot }
+  | { type: 'mutationQueued'; record: MutationRecord; /** Default true. A follower tab leaves cancelling to the leader, which knows what was sent. */ cancelUnsent?: boolean }
+  | { type: 'leaderState'; server: ServerSnapshot; records: readonly MutationRecord[]; lastSyncedAt: number | undefined }
+  | { type: 'promoted'; records: readonly MutationRecord[]; now: number; graceMs: number }
+  | { type: 'mutationSent'; id: string }
+  | { type: 'mutationConfirmed'; id: string; event?: WorkstreamEvent }
+  | { type: 'mutationFailed'; id: string; error: MutationError; outcome: 'permanent' | 'retry' | 'dead'; nextAttemptAt?: number; ambiguousUntil?: number }
+  | { type: 'mutationRetried'; id: string }
+  | { type: 'mutationDiscarded'; id: string }
+  | { type: 'cleared' }
+
+export const initialState: SyncState = {
+  server: EMPTY_SNAPSHOT,
+  source: 'none',
+  requestedSeq: 0,
+  appliedSeq: 0,
+  records: [],
+  lastSyncedAt: undefined,
+  settled: [],
+}
+
+const ABORTED_BY_DELETE: MutationError = { kind: 'aborted', message: 'The create was cancelled by a delete of its event before it reached the server.' }
+const DISCARDED: MutationError = { kind: 'aborted', message: 'The mutation was discarded from the dead-letter list.' }
+const CLEARED: MutationError = { kind: 'aborted', message: 'The store was cleared before the mutation was confirmed.' }
+
+/** The pure reducer of the sync state. */
+export function reduce(state: SyncState, action: SyncAction): SyncState {
+  const base = state.settled.length === 0 ? state : { ...state, settled: [] }
+  switch (action.type) {
+    case 'hydrated':
+      return hydrate(base, action)
+    case 'snapshotRequested':
+      return action.seq > base.requestedSeq ? { ...base, requestedSeq: action.seq } : base
+    case 'snapshotReceived':
+      return applySnapshot(base, action)
+    case 'mutationQueued':
+      return queue(base, action.record, action.cancelUnsent ?? true)
+    case 'leaderState':
+      return { ...base, server: action.server, source: 'network', records: action.records, lastSyncedAt: action.lastSyncedAt }
+    case 'promoted': {
+      // This tab takes over from a leader that may have been sending: what it had on the wire
+      // is resolved as after a reload, and what only storage knows (other tabs' mutations) joins.
+      const known = new Set(base.records.map((r) => r.id))
+      const records = [...base.records, ...action.records.filter((r) => !known.has(r.id))].map((r) => fromEarlierSession(r, action.now, action.graceMs))
+      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt) }
+    }
+    case 'mutationSent':
+      return update(base, action.id, (r) => ({ ...r, state: 'sending', attempts: r.attempts + 1 }))
+    case 'mutationConfirmed':
+      return confirm(base, action.id, action.event)
+    case 'mutationFailed':
+      return fail(base, action)
+    case 'mutationRetried':
+      return update(base, action.id, (r) => (r.state === 'dead' ? withoutKeys({ ...r, state: 'queued', attempts: 0 }, 'nextAttemptAt') : r))
+    case 'mutationDiscarded': {
+      const record = base.records.find((r) => r.id === action.id)
+      if (!record || record.state !== 'dead') return base
+      return dropWithDependents(base, record, DISCARDED)
+    }
+    case 'cleared':
+      return {
+        ...initialState,
+        requestedSeq: base.requestedSeq,
+        appliedSeq: base.requestedSeq,
+        settled: base.records.filter((r) => r.state !== 'confirmed').map((r) => rejected(r, CLEARED)),
+      }
+  }
+}
+
+function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated' }>): SyncState {
+  const known = new Set(state.records.map((r) => r.id))
+  const restored = action.records.filter((r) => !known.has(r.id)).map((r) => fromEarlierSession(r, action.now, action.graceMs))
+  const useCache = state.source === 'none' && action.events !== undefined
+  return {
+    ...state,
+    ...(useCache ? { server: snapshotFrom(action.events!), source: 'cache' as const } : {}),
+    lastSyncedAt: state.lastSyncedAt ?? action.lastSyncedAt,
+    records: restored.length ? [...restored, ...state.records] : state.records,
+  }
+}
+
+/**
+ * A record written by an earlier session or another tab: any snapshot this instance requests
+ * started after it, so its seqs count as 0. One that was on the wire may have reached the
+ * server: a snapshot must tell before it is sent again.
+ */
+function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): MutationRecord {
+  const normalized: MutationRecord = { ...r, queuedSeq: 0, ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
+  if (r.state !== 'sending') return normalized
+  if (r.kind === 'delete') return { ...normalized, state: 'queued' }
+  return { ...normalized, state: 'waiting', nextAttemptAt: now, ambiguous: { sinceSeq: 0, notBefore: now + graceMs } }
+}
+
+function snapshotFrom(events: readonly WorkstreamEvent[]): ServerSnapshot {
+  const byId = new Map<string, WorkstreamEvent>()
+  for (const event of events) byId.set(event.id, event)
+  return { events: byId.size === events.length ? events : [...byId.values()], byId }
+}
+
+function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'snapshotReceived' }>): SyncState {
+  // A response that lost the race against a later-started request that was already applied.
+  if (action.seq <= state.appliedSeq) return state
+  const { snapshot, seq } = action
+  const settled: Settlement[] = []
+  const claimed = new Set<string>()
+  const blocked = new Set<string>()
+  let records: MutationRecord[] = []
+  const remaps = new Map<string, string>()
+  for (const original of state.records) {
+    const record = remapped(original, remaps)
+    if (record.state === 'confirmed') {
+      if (seq <= (record.confirmedSeq ?? 0)) keep(record)
+      continue
+    }
+    if (record.kind === 'create' && record.ambiguous && seq > record.ambiguous.sinceSeq) {
+      const found = snapshot.byId.get(record.eventId) ?? findByFingerprint(record, snapshot, claimed)
+      if (found) {
+        claimed.add(found.id)
+        if (found.id !== record.eventId) remaps.set(record.eventId, found.id)
+        settled.push(resolved(record, found))
+        continue
+      }
+      if (action.requestedAt >= record.ambiguous.notBefore) {
+        const cancelled = state.records.some((r) => r.kind === 'delete' && r.eventId === record.eventId && r.state !== 'confirmed')
+        if (cancelled) {
+          settled.push(rejected(record, ABORTED_BY_DELETE))
+          remaps.set(record.eventId, '')
+          continue
+        }
+        keep(withoutKeys({ ...record, state: record.state === 'dead' ? 'dead' : 'queued' }, 'ambiguous', 'nextAttemptAt'))
+        continue
+      }
+    }
+    if (record.kind === 'delete' && !blocked.has(record.eventId) && seq > record.queuedSeq && !snapshot.byId.has(record.eventId)) {
+      // The event is gone from a snapshot requested after the delete was queued: done, whatever
+      // the server answered (Pieces OS may answer 500 for an id it does not know).
+      settled.push(resolved(record))
+      continue
+    }
+    keep(record)
+  }
+  return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt, records, settled }
+
+  function keep(record: MutationRecord): void {
+    if (record.eventId === '') {
+      // A delete whose create was cancelled above: nothing to delete.
+      settled.push(resolved(record))
+      return
+    }
+    blocked.add(record.eventId)
+    records.push(record)
+  }
+  function remapped(record: MutationRecord, map: ReadonlyMap<string, string>): MutationRecord {
+    const to = map.get(record.eventId)
+    return to === undefined ? record : { ...record, eventId: to }
+  }
+}
+
+function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, claimed: ReadonlySet<string>): WorkstreamEvent | undefined {
+  if (!record.seed) return undefined
+  for (const event of snapshot.events) {
+    if (!claimed.has(event.id) && fingerprintMatches(record.seed, event, record.queuedAt)) return event
+  }
+  return undefined
+}
+
+function queue(state: SyncState, record: MutationRecord, cancelUnsent: boolean): SyncState {
+  if (state.records.some((r) => r.id === record.id)) return state
+  if (record.kind === 'delete' && cancelUnsent) {
+    const create = findLast(state.records, (r) => r.eventId === record.eventId && r.state !== 'confirmed')
+    if (create && create.kind === 'create' && neverReachedServer(create)) {
+      return {
+        ...state,
+        records: state.records.filter((r) => r !== create),
+        settled: [rejected(create, ABORTED_BY_DELETE), resolved(record)],
+      }
+    }
+  }
+  return { ...state, records: [...state.records, record] }
+}
+
+/** Queued and never sent, or every failure so far was an answer from the server that it did not commit. */
+function neverReachedServer(record: MutationRecord): boolean {
+  return record.state !== 'sending' && !record.ambiguous
+}
+
+function confirm(state: SyncState, id: string, event: WorkstreamEvent | undefined): SyncState {
+  const record = state.records.find((r) => r.id === id)
+  if (!record || record.state === 'confirmed') return state
+  const newId = event && event.id !== record.eventId ? event.id : undefined
+  const records = state.records.map((r): MutationRecord => {
+    if (r === record) {
+      const done: MutationRecord = { ...r, state: 'confirmed', confirmedSeq: state.requestedSeq, ...(event ? { confirmed: event } : {}), ...(newId ? { eventId: newId } : {}) }
+      return withoutKeys(done, 'lastError', 'nextAttemptAt', 'ambiguous')
+    }
+    return newId && r.eventId === record.eventId ? { ...r, eventId: newId } : r
+  })
+  return { ...state, records, settled: [resolved(record, event)] }
+}
+
+function fail(state: SyncState, action: Extract<SyncAction, { type: 'mutationFailed' }>): SyncState {
+  const record = state.records.find((r) => r.id === action.id)
+  if (!record || record.state === 'confirmed') return state
+  if (action.outcome === 'permanent') return dropWithDependents(state, record, action.error)
+  return update(state, action.id, (r) => ({
+    ...r,
+    state: action.outcome === 'dead' ? 'dead' : 'waiting',
+    lastError: action.error,
+    ...(action.nextAttemptAt !== undefined ? { nextAttemptAt: action.nextAttemptAt } : {}),
+    ...(action.ambiguousUntil !== undefined ? { ambiguous: { sinceSeq: state.requestedSeq, notBefore: action.ambiguousUntil } } : {}),
+  }))
+}
+
+/**
+ * Removes a mutation that will never happen, rolling back its optimistic change. The deletes
+ * queued behind a create that never happened have nothing left to delete, so they succeed.
+ */
+function dropWithDependents(state: SyncState, record: MutationRecord, error: MutationError): SyncState {
+  const settled: Settlement[] = [rejected(record, error)]
+  const records = state.records.filter((r) => {
+    if (r === record) return false
+    if (record.kind === 'create' && r.kind === 'delete' && r.eventId === record.eventId && r.state !== 'confirmed') {
+      settled.push(resolved(r))
+      return false
+    }
+    return true
+  })
+  return { ...state, records, settled }
+}
+
+function update(state: SyncState, id: string, change: (record: MutationRecord) => MutationRecord): SyncState {
+  let changed = false
+  const records = state.records.map((r) => {
+    if (r.id !== id) return r
+    const next = change(r)
+    changed ||= next !== r
+    return next
+  })
+  return changed ? { ...state, records } : state
+}
+
+function resolved(record: MutationRecord, event?: WorkstreamEvent): Settlement {
+  return { mutationId: record.id, outcome: 'resolved', ...(record.origin ? { origin: record.origin } : {}), ...(event ? { event } : {}) }
+}
+
+function rejected(record: MutationRecord, error: MutationError): Settlement {
+  return { mutationId: record.id, outcome: 'rejected', error, ...(record.origin ? { origin: record.origin } : {}) }
+}
+
+function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): T | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return items[i]
+  return undefined
+}
+
+function withoutKeys<T extends object, K extends keyof T>(value: T, ...keys: K[]): T {
+  const copy = { ...value }
+  for (const key of keys) delete copy[key]
+  return copy
+}

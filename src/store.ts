@@ -1,0 +1,395 @@
+import { BehaviorSubject, Observable, Subject, distinctUntilChanged, filter, firstValueFrom, map } from 'rxjs'
+import { CallerPromises, handled } from './callerPromises'
+import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
+import { eventFromSeed } from './eventFromSeed'
+import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
+import { newCreateRecord, newDeleteRecord, samePending, toPendingMutation, type MutationRecord, type PendingMutation } from './mutation'
+import { hasWork, OutboxSender } from './outbox'
+import { Persistence } from './persistence'
+import { createPoller, type Poller } from './poller'
+import { backoffDelay } from './retry'
+import { SnapshotSource } from './snapshotSource'
+import { initialState, reduce, type SyncAction, type SyncState } from './state'
+import { deriveStatus, sameStatus, type SyncStatus } from './status'
+import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './storeOptions'
+import { soloCoordinator, type TabCoordinator } from './tabs'
+import { TabSync } from './tabSync'
+import { isValidId, parseSeededWorkstreamEvent } from './validate'
+import { diffViews, isEmptyChange, rebase, type EventChanges, type View } from './view'
+import type { WorkstreamStore } from './workstreamStore'
+
+export type { WorkstreamStore }
+
+/**
+ * Creates a store: it reads the cache, polls the server while observed, applies creates and
+ * deletes at once and sends them in order, and reconciles both with what the server says.
+ */
+export function createWorkstreamStore(options: StoreOptions = {}): WorkstreamStore {
+  return new Store(resolveStoreOptions(options, soloCoordinator))
+}
+
+class Store implements WorkstreamStore {
+  readonly #o: ResolvedStoreOptions
+  /** This instance's id: the origin of its mutations, and its name among tabs. */
+  readonly #id: string
+  #state: SyncState = initialState
+  #view: View = { events: [], byId: new Map() }
+  readonly #events = new BehaviorSubject<readonly WorkstreamEvent[]>([])
+  readonly #status: BehaviorSubject<SyncStatus>
+  readonly #outbox = new BehaviorSubject<readonly PendingMutation[]>([])
+  readonly #changes = new Subject<EventChanges>()
+  readonly #errors = new Subject<WorkstreamSyncError>()
+  readonly #state$ = new BehaviorSubject<SyncState>(initialState)
+  readonly #callers = new CallerPromises()
+  readonly #entries = new WeakMap<MutationRecord, PendingMutation>()
+  readonly #persistence: Persistence
+  readonly #snapshots: SnapshotSource
+  readonly #poller: Poller
+  readonly #sender: OutboxSender
+  readonly #tabs: TabCoordinator
+  readonly #tabSync: TabSync
+  readonly #cleanups: Array<() => void> = []
+  #hydrated = false
+  /** Whether start() was asked for: only the leader acts on it. */
+  #wantPolling = false
+  #fetching = false
+  #lastError: WorkstreamSyncError | undefined
+  #disposed = false
+  /** The received JSON of events parsed by the snapshot being applied, for the cache. */
+  #rawText: ((id: string) => string | undefined) | undefined
+  readonly ready: Promise<void>
+  readonly events$: Observable<readonly WorkstreamEvent[]>
+  readonly status$: Observable<SyncStatus>
+  readonly changes$: Observable<EventChanges>
+  readonly outbox$: Observable<readonly PendingMutation[]>
+  readonly errors$: Observable<WorkstreamSyncError>
+
+  constructor(options: ResolvedStoreOptions) {
+    this.#o = options
+    this.#id = options.generateId()
+    this.#tabs = options.tabs(options.namespace)
+    this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e) })
+    this.#snapshots = new SnapshotSource(options.client, options.transferables)
+    this.#poller = createPoller({
+      intervalMs: options.pollIntervalMs,
+      fetch: () => this.#fetchSnapshot(),
+      backoff: (failures) => backoffDelay(failures, options.retry, options.random),
+      timers: options.timers,
+      online: options.online,
+      visible: options.visible,
+    })
+    this.#sender = new OutboxSender({
+      ...options,
+      records: () => this.#state.records,
+      dispatch: (action) => this.#dispatch(action),
+      canSend: () => this.#hydrated && this.#tabs.isLeader && options.online.get(),
+      persisted: () => this.#persistence.flush(),
+      requestSnapshot: () => this.#poller.refresh(),
+    })
+    this.#tabSync = new TabSync(this.#tabs, {
+      id: this.#id,
+      state: () => this.#state,
+      dispatch: (action) => this.#dispatch(action),
+      settle: (settled) => this.#callers.settle(settled),
+      retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
+      discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
+    })
+    this.#status = new BehaviorSubject(this.#computeStatus())
+    this.events$ = this.#startingOnSubscribe(this.#events)
+    this.status$ = this.#status.asObservable()
+    this.changes$ = this.#changes.asObservable()
+    this.outbox$ = this.#outbox.asObservable()
+    this.errors$ = this.#errors.asObservable()
+    this.#cleanups.push(
+      options.online.subscribe((online) => {
+        this.#emitStatus()
+        if (online) this.#sender.kick()
+      }),
+      this.#tabs.onLeadership((isLeader) => {
+        this.#onLeadership(isLeader).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Taking over as the leader tab failed')))
+      }),
+      () => this.#tabSync.dispose(),
+    )
+    this.ready = this.#hydrate()
+  }
+
+  get events(): readonly WorkstreamEvent[] {
+    return this.#view.events
+  }
+
+  get status(): SyncStatus {
+    return this.#status.value
+  }
+
+  get outbox(): readonly PendingMutation[] {
+    return this.#outbox.value
+  }
+
+  event$(id: string): Observable<WorkstreamEvent | undefined> {
+    return this.events$.pipe(
+      map(() => this.#view.byId.get(id)),
+      distinctUntilChanged(),
+    )
+  }
+
+  get(id: string): WorkstreamEvent | undefined {
+    return this.#view.byId.get(id)
+  }
+
+  start(): void {
+    if (this.#disposed) throw disposedError('start()')
+    this.#wantPolling = true
+    if (this.#tabs.isLeader) this.#poller.start()
+    this.#emitStatus()
+  }
+
+  stop(): void {
+    this.#wantPolling = false
+    this.#poller.stop()
+    this.#emitStatus()
+  }
+
+  refresh(): Promise<void> {
+    if (this.#disposed) return Promise.reject(disposedError('refresh()'))
+    // A follower fetches for itself when asked, then takes the leader's whole state again.
+    if (!this.#tabs.isLeader) return this.#poller.refresh().finally(() => this.#tabSync.hello())
+    return this.#poller.refresh()
+  }
+
+  create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> } {
+    if (this.#disposed) throw disposedError('create()')
+    const valid = parseSeededWorkstreamEvent(seed)
+    const eventId = valid.internal_identifier ?? this.#o.generateId()
+    if (this.#view.byId.has(eventId) || this.#state.records.some((r) => r.eventId === eventId)) {
+      throw new WorkstreamSyncError('invalid-input', `An event with id ${JSON.stringify(eventId)} already exists; internal_identifier must be unique.`, { eventId })
+    }
+    const now = this.#o.now()
+    const event = eventFromSeed(valid, eventId, now)
+    const record = newCreateRecord({ id: this.#o.generateId(), eventId, seed: valid, optimistic: event, now, seq: this.#state.requestedSeq, origin: this.#id })
+    const confirmed = this.#callers.defer(record.id) as Promise<WorkstreamEvent>
+    this.#queue(record)
+    return { event, confirmed }
+  }
+
+  delete(id: string): Promise<void> {
+    if (this.#disposed) return Promise.reject(disposedError('delete()'))
+    if (!isValidId(id)) {
+      return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete() needs a non-empty string id, got ${id === '' ? 'an empty string' : typeof id}.`)))
+    }
+    // A second delete of the same event is the same mutation.
+    const existing = this.#state.records.find((r) => r.kind === 'delete' && r.eventId === id && r.state !== 'confirmed')
+    const pending = existing && this.#callers.get(existing.id)
+    if (pending) return pending as Promise<void>
+    const record = newDeleteRecord({ id: this.#o.generateId(), eventId: id, now: this.#o.now(), seq: this.#state.requestedSeq, origin: this.#id })
+    const promise = this.#callers.defer(record.id) as Promise<void>
+    this.#queue(record)
+    return promise
+  }
+
+  flush(): Promise<void> {
+    if (this.#disposed) return Promise.reject(disposedError('flush()'))
+    this.#sender.kick()
+    const drained = firstValueFrom(this.#state$.pipe(filter((s) => !hasWork(s.records))))
+    return handled(drained.then(() => undefined, () => Promise.reject(disposedError('flush()'))))
+  }
+
+  retryMutation(mutationId: string): void {
+    this.#deadLetter(mutationId, 'retryMutation')
+    if (this.#tabs.isLeader) this.#dispatch({ type: 'mutationRetried', id: mutationId })
+    else this.#tabSync.command('retry', mutationId)
+  }
+
+  discardMutation(mutationId: string): void {
+    this.#deadLetter(mutationId, 'discardMutation')
+    if (this.#tabs.isLeader) this.#dispatch({ type: 'mutationDiscarded', id: mutationId })
+    else this.#tabSync.command('discard', mutationId)
+  }
+
+  async clear(): Promise<void> {
+    if (this.#disposed) throw disposedError('clear()')
+    this.#dispatch({ type: 'cleared' })
+    this.#snapshots.reset()
+    await this.#persistence.clear()
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return
+    this.#disposed = true
+    this.#poller.dispose()
+    this.#sender.dispose()
+    for (const cleanup of this.#cleanups) cleanup()
+    this.#tabs.close()
+    this.#callers.rejectAll(disposedError('A pending mutation'))
+    this.#emitStatus()
+    for (const subject of [this.#state$, this.#events, this.#status, this.#outbox, this.#changes, this.#errors]) subject.complete()
+    await this.ready
+    await this.#persistence.flush().catch(() => {})
+    this.#persistence.close()
+  }
+
+  #queue(record: MutationRecord): void {
+    if (this.#tabs.isLeader) {
+      this.#dispatch({ type: 'mutationQueued', record })
+      return
+    }
+    // A follower shows the mutation at once, makes it durable, and hands it to the leader.
+    this.#dispatch({ type: 'mutationQueued', record, cancelUnsent: false })
+    this.#persistence.putRecord(record)
+    this.#tabSync.forward(record)
+  }
+
+  async #onLeadership(isLeader: boolean): Promise<void> {
+    if (this.#disposed) return
+    if (!isLeader) {
+      this.#poller.stop()
+      this.#emitStatus()
+      return
+    }
+    await this.ready
+    // The storage may hold mutations the old leader never broadcast; it is also what the
+    // delta writes must now be computed against.
+    const data = await this.#persistence.load()
+    if (this.#disposed || !this.#tabs.isLeader) return
+    this.#tabSync.resetLeader()
+    this.#dispatch({ type: 'promoted', records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs })
+    this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
+    this.#o.logger.info('this tab is now the leader')
+    if (this.#wantPolling) this.#poller.start()
+    this.#emitStatus()
+    this.#sender.kick()
+  }
+
+  #deadLetter(mutationId: string, method: string): void {
+    if (this.#disposed) throw disposedError(`${method}()`)
+    const record = this.#state.records.find((r) => r.id === mutationId)
+    if (!record || record.state !== 'dead') {
+      throw new WorkstreamSyncError('invalid-input', `${method}(${JSON.stringify(mutationId)}): no dead letter has that id. Dead letters are the outbox$ entries in state 'dead'.`, { mutationId })
+    }
+  }
+
+  #startingOnSubscribe<T>(source: Observable<T>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      if (!this.#disposed && !this.#wantPolling) this.start()
+      return source.subscribe(subscriber)
+    })
+  }
+
+  async #hydrate(): Promise<void> {
+    const data = await this.#persistence.load()
+    if (this.#disposed) {
+      // Disposed before the cache loaded: mutations queued meanwhile were never written, and dispose() promised they stay.
+      for (const record of this.#state.records) if (record.origin === this.#id) this.#persistence.putRecord(record)
+      return
+    }
+    this.#dispatch({ type: 'hydrated', events: data.events, records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })
+    this.#hydrated = true
+    this.#o.logger.debug(`hydrated ${data.events?.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
+    if (this.#tabs.isLeader) this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
+    else this.#tabSync.hello()
+    this.#emitStatus()
+    this.#sender.kick()
+  }
+
+  async #fetchSnapshot(): Promise<void> {
+    if (this.#disposed) throw disposedError('A snapshot')
+    const seq = this.#state.requestedSeq + 1
+    const requestedAt = this.#o.now()
+    this.#dispatch({ type: 'snapshotRequested', seq })
+    this.#fetching = true
+    this.#emitStatus()
+    try {
+      const result = await this.#snapshots.fetch((id) => this.#state.server.byId.get(id))
+      // Rule 8: the cache is read before the first network result is applied.
+      await this.ready
+      if (this.#disposed) return
+      for (const error of result.quarantined) this.#report(error)
+      this.#rawText = result.rawText
+      this.#lastError = undefined
+      this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot })
+      this.#o.logger.debug(`snapshot #${seq} applied (${result.path}, ${result.snapshot.events.length} events)`)
+    } catch (error) {
+      if (this.#disposed) throw disposedError('A snapshot')
+      const failure = error instanceof WorkstreamSyncError ? error : toSyncError(error, 'network', 'A snapshot failed')
+      this.#lastError = failure
+      this.#report(failure)
+      throw failure
+    } finally {
+      this.#rawText = undefined
+      this.#fetching = false
+      this.#emitStatus()
+    }
+  }
+
+  /** Every state change goes through here: reduce, then emit what changed, settle, persist, broadcast. */
+  #dispatch(action: SyncAction): void {
+    if (this.#disposed) return
+    const previous = this.#state
+    const next = reduce(previous, action)
+    if (next === previous) return
+    this.#state = next
+    if (next.server !== previous.server || next.records !== previous.records) {
+      const view = rebase(next.server, next.records)
+      const changes = diffViews(this.#view.byId, view.byId)
+      if (!isEmptyChange(changes)) {
+        this.#view = view
+        this.#o.logger.debug(`view changed: +${changes.added.length} ~${changes.updated.length} -${changes.removed.length}`)
+        this.#events.next(view.events)
+        this.#changes.next(changes)
+      }
+    }
+    if (next.records !== previous.records) this.#emitOutbox(next.records)
+    if (action.type === 'mutationFailed') this.#reportMutationFailure(action, previous.records.find((r) => r.id === action.id))
+    this.#callers.settle(next.settled)
+    if (this.#tabs.isLeader) {
+      this.#tabSync.broadcast(previous, next)
+      if (this.#hydrated) this.#persistence.save(next.server, next.records, next.lastSyncedAt, this.#rawText)
+    }
+    this.#emitStatus()
+    this.#state$.next(next)
+    if (next.records !== previous.records) this.#sender.kick()
+  }
+
+  /** Emits the outbox when an entry changed; records that did not change keep their entry object. */
+  #emitOutbox(records: readonly MutationRecord[]): void {
+    const outbox: PendingMutation[] = []
+    for (const record of records) {
+      if (record.state === 'confirmed') continue
+      let entry = this.#entries.get(record)
+      if (!entry) this.#entries.set(record, (entry = toPendingMutation(record)))
+      outbox.push(entry)
+    }
+    const current = this.#outbox.value
+    if (outbox.length !== current.length || outbox.some((entry, i) => !samePending(entry, current[i]!))) this.#outbox.next(outbox)
+  }
+
+  #reportMutationFailure(action: Extract<SyncAction, { type: 'mutationFailed' }>, record: MutationRecord | undefined): void {
+    const what = action.outcome === 'permanent' ? 'was refused and rolled back' : action.outcome === 'dead' ? 'gave up and is now a dead letter (retryMutation or discardMutation)' : 'failed and will be retried'
+    const { kind, message, status } = action.error
+    this.#report(new WorkstreamSyncError(kind, `A ${record?.kind ?? 'mutation'} ${what}: ${message}`, { ...(status !== undefined ? { status } : {}), mutationId: action.id, ...(record ? { eventId: record.eventId } : {}) }))
+  }
+
+  #report(error: WorkstreamSyncError): void {
+    this.#o.logger.warn(error.message)
+    if (!this.#errors.closed) this.#errors.next(error)
+  }
+
+  #computeStatus(): SyncStatus {
+    return deriveStatus({
+      disposed: this.#disposed,
+      hydrated: this.#hydrated,
+      online: this.#o.online.get(),
+      fetching: this.#fetching,
+      polling: this.#poller.started,
+      lastError: this.#lastError,
+      fromNetwork: this.#state.source === 'network',
+      lastSyncedAt: this.#state.lastSyncedAt,
+      isLeader: this.#tabs.isLeader,
+      records: this.#state.records,
+    })
+  }
+
+  #emitStatus(): void {
+    const status = this.#computeStatus()
+    if (!this.#status.closed && !sameStatus(status, this.#status.value)) this.#status.next(status)
+  }
+}

@@ -1,0 +1,92 @@
+import type { MutationRecord, Settlement } from './mutation'
+import type { WorkstreamEvent } from './models'
+
+/**
+ * What the stores of one namespace tell each other across tabs. Plain, structured-cloneable
+ * data; a custom {@link TabCoordinator} carries it as it is. `from` is the sending store's id.
+ */
+export type TabMessage =
+  /** Leader → all: the server snapshot's change and the whole outbox, after every change. */
+  | {
+      /** The message's tag. */
+      readonly type: 'state'
+      /** The sending store's id. */
+      readonly from: string
+      /** Full: every server event (sent to a tab that said hello). Delta: the change only. */
+      readonly server:
+        | {
+            /** Every server event. */
+            readonly full: readonly WorkstreamEvent[]
+          }
+        | {
+            /** Events added or changed since `base`. */
+            readonly upserted: readonly WorkstreamEvent[]
+            /** Ids removed since `base`. */
+            readonly removed: readonly string[]
+            /** The version this delta applies to; a follower at another version says hello. */
+            readonly base: number
+          }
+      /** The leader's state version after this change. */
+      readonly version: number
+      /** The whole outbox. */
+      readonly records: readonly MutationRecord[]
+      /** When a snapshot was last applied (ms since the epoch). */
+      readonly lastSyncedAt: number | undefined
+      /** Mutations that ended, so that the tab whose caller awaits one settles its promise. */
+      readonly settled: readonly Settlement[]
+    }
+  /** Follower → leader: a mutation made in the follower, to be sent by the leader. */
+  | {
+      /** The message's tag. */
+      readonly type: 'mutation'
+      /** The sending store's id. */
+      readonly from: string
+      /** The mutation, as queued in the follower. */
+      readonly record: MutationRecord
+    }
+  /** Follower → leader: retry or discard a dead letter. */
+  | {
+      /** The message's tag. */
+      readonly type: 'command'
+      /** The sending store's id. */
+      readonly from: string
+      /** What to do with the dead letter. */
+      readonly command: 'retry' | 'discard'
+      /** The dead letter's id. */
+      readonly mutationId: string
+    }
+  /** A new tab (or one that missed a delta) asks the leader for the full state. */
+  | {
+      /** The message's tag. */
+      readonly type: 'hello'
+      /** The sending store's id. */
+      readonly from: string
+    }
+
+/**
+ * How the stores of one namespace in one origin agree on a leader and talk. Only the leader
+ * polls and sends mutations; the others follow the state it broadcasts.
+ */
+export interface TabCoordinator {
+  /** Whether this store is the leader now. */
+  readonly isLeader: boolean
+  /** Calls `listener` when this store gains or loses leadership. Returns the unsubscribe function. */
+  onLeadership(listener: (isLeader: boolean) => void): () => void
+  /** Sends a message to the other stores of the namespace (not to this one). */
+  post(message: TabMessage): void
+  /** Calls `listener` for each message from the other stores. Returns the unsubscribe function. */
+  onMessage(listener: (message: TabMessage) => void): () => void
+  /** Gives up leadership and stops talking; called by the store's `dispose()`. */
+  close(): void
+}
+
+/** A coordinator for a store alone: always the leader, nobody to talk to. */
+export function soloCoordinator(): TabCoordinator {
+  return {
+    isLeader: true,
+    onLeadership: () => () => {},
+    post: () => {},
+    onMessage: () => () => {},
+    close: () => {},
+  }
+}

@@ -1,0 +1,46 @@
+import type { Observable } from 'rxjs'
+import type { WorkstreamSyncError } from './errors'
+import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
+import type { PendingMutation } from './mutation'
+import type { SyncStatus } from './status'
+import type { EventChanges } from './view'
+
+/** A live, cached, optimistic copy of the workstream events. See {@link createWorkstreamStore}. */
+export interface WorkstreamStore {
+  /** The view, newest `created` first. Gives the current value at once; emits only on change. Subscribing starts polling. */
+  readonly events$: Observable<readonly WorkstreamEvent[]>
+  readonly events: readonly WorkstreamEvent[]
+  readonly status$: Observable<SyncStatus>
+  readonly status: SyncStatus
+  /** What each applied change did: events added, updated, and removed (their last versions). */
+  readonly changes$: Observable<EventChanges>
+  /** Mutations not yet confirmed, in queue order, dead letters included. */
+  readonly outbox$: Observable<readonly PendingMutation[]>
+  readonly outbox: readonly PendingMutation[]
+  /** Every failure: snapshots, mutations, storage, bad server data. The store goes on. */
+  readonly errors$: Observable<WorkstreamSyncError>
+  /** Resolves once the cache has been read (or found unusable). */
+  readonly ready: Promise<void>
+  /** One event, or undefined; emits when that event changes. Subscribing starts polling. */
+  event$(id: string): Observable<WorkstreamEvent | undefined>
+  get(id: string): WorkstreamEvent | undefined
+  /** Begins polling. Subscribing to `events$` or `event$` does this too. */
+  start(): void
+  stop(): void
+  /** Fetches and applies a snapshot now (joining one in flight). Rejects with the error. */
+  refresh(): Promise<void>
+  /** Shows the event at once and queues it. `confirmed` resolves with the server's event (its id may differ). */
+  create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> }
+  /** Hides the event at once and queues the delete; resolves when the server confirmed it. */
+  delete(id: string): Promise<void>
+  /** Resolves when nothing is left to send (dead letters aside). */
+  flush(): Promise<void>
+  /** Puts a dead letter back into the queue, with its attempts reset. */
+  retryMutation(mutationId: string): void
+  /** Drops a dead letter and rolls back its optimistic change. */
+  discardMutation(mutationId: string): void
+  /** Wipes the cache and the outbox (for example on logout). Pending promises reject with kind `aborted`. */
+  clear(): Promise<void>
+  /** Ends every timer, request and subscription. Pending promises reject with kind `aborted`; the outbox stays persisted. */
+  dispose(): Promise<void>
+}

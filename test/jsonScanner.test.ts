@@ -1,0 +1,164 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { createRangeComparer, hasByteOrderMark, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from '../src/jsonScanner'
+
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
+
+/** The text of the value that starts at `start` (in characters of an ASCII prefix) of `text`. */
+function valueAt(text: string, start = 0): string | undefined {
+  const bytes = utf8(text)
+  const end = scanValue(bytes, start)
+  return end < 0 ? undefined : new TextDecoder().decode(bytes.subarray(start, end))
+}
+
+describe('skipWhitespace', () => {
+  it('skips spaces, tabs, line feeds and carriage returns, and nothing else', () => {
+    const bytes = utf8(' \t\r\n x')
+    expect(skipWhitespace(bytes, 0)).toBe(5)
+    expect(skipWhitespace(bytes, 5)).toBe(5)
+    expect(skipWhitespace(utf8('\u00a0'), 0)).toBe(0)
+    expect(skipWhitespace(utf8('  '), 0)).toBe(2)
+  })
+})
+
+describe('hasByteOrderMark', () => {
+  it('recognises the UTF-8 byte order mark only at the start', () => {
+    expect(hasByteOrderMark(utf8('\ufeff{}'))).toBe(true)
+    expect(hasByteOrderMark(utf8('{}\ufeff'))).toBe(false)
+    expect(hasByteOrderMark(new Uint8Array([0xef, 0xbb]))).toBe(false)
+  })
+})
+
+describe('scanString', () => {
+  it.each([
+    ['"plain"', '"plain"'],
+    ['"a\\"b" tail', '"a\\"b"'],
+    ['"a\\\\" tail', '"a\\\\"'],
+    ['"a\\\\\\"b" tail', '"a\\\\\\"b"'],
+    ['"\\\\\\\\"x"', '"\\\\\\\\"'],
+    ['"" tail', '""'],
+    ['"{[}]," tail', '"{[}],"'],
+    ['"café 東京 🚀 \u2028" tail', '"café 東京 🚀 \u2028"'],
+  ])('finds the end of %s', (text, expected) => {
+    const bytes = utf8(text)
+    const end = scanString(bytes, 0)
+    expect(new TextDecoder().decode(bytes.subarray(0, end))).toBe(expected)
+  })
+
+  it('handles escapes in long strings, where it jumps from quote to quote', () => {
+    const long = 'x'.repeat(100)
+    for (const inner of [`${long}\\"${long}`, `${long}\\\\`, `${long}\\\\\\"y`, `\\"${long}\\\\\\\\`, `${long}\\u0022`]) {
+      const text = `"${inner}", "next"`
+      expect(valueAt(text)).toBe(`"${inner}"`)
+      expect(JSON.parse(valueAt(text)!)).toBe(JSON.parse(`"${inner}"`))
+    }
+  })
+
+  it('reports a string that is never closed', () => {
+    expect(scanString(utf8('"abc'), 0)).toBe(-1)
+    expect(scanString(utf8(`"${'x'.repeat(50)}\\"`), 0)).toBe(-1)
+    expect(scanString(utf8('"ab\\'), 0)).toBe(-1)
+  })
+
+  it('agrees with JSON.stringify on any string', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ maxLength: 5 }), (value, tail) => {
+        const text = JSON.stringify(value)
+        const bytes = utf8(`${text}${JSON.stringify(tail)}`)
+        expect(scanString(bytes, 0)).toBe(utf8(text).length)
+      }),
+    )
+  })
+})
+
+describe('scanValue', () => {
+  it('finds the end of objects and arrays, ignoring brackets inside strings', () => {
+    expect(valueAt('{"a":"}","b":["]",{"c":"{"}]} ,')).toBe('{"a":"}","b":["]",{"c":"{"}]}')
+    expect(valueAt('[1, [2, [3]], "]"] ]')).toBe('[1, [2, [3]], "]"]')
+    expect(valueAt('{ "a\\"}" : { } }x')).toBe('{ "a\\"}" : { } }')
+    expect(valueAt('{\n  "k": [\n    1\n  ]\n}\n')).toBe('{\n  "k": [\n    1\n  ]\n}')
+  })
+
+  it('finds the end of scalars', () => {
+    expect(valueAt('-12.5e+3,')).toBe('-12.5e+3')
+    expect(valueAt('true}')).toBe('true')
+    expect(valueAt('null ]')).toBe('null')
+    expect(valueAt('"s",')).toBe('"s"')
+  })
+
+  it('reports values that do not end or do not start', () => {
+    expect(valueAt('{"a": [1, 2}')).toBeUndefined()
+    expect(valueAt('{"a": "}')).toBeUndefined()
+    expect(valueAt(',')).toBeUndefined()
+    expect(valueAt('')).toBeUndefined()
+  })
+
+  it('agrees with JSON.stringify on any JSON value, pretty or not', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom(undefined, 1, '\t'), (value, space) => {
+        const text = JSON.stringify(value, null, space)
+        expect(valueAt(`${text} ,"next"`)).toBe(text)
+      }),
+    )
+  })
+})
+
+describe('parseJsonSlice', () => {
+  it('parses exactly the slice it is given, and reports anything that is not one JSON value', () => {
+    const bytes = utf8('x{"a":"é"} ,[1]')
+    const decoder = new TextDecoder()
+    expect(parseJsonSlice(decoder, bytes, 1, 11)).toEqual({ a: 'é' })
+    expect(parseJsonSlice(decoder, bytes, 1, 12)).toEqual({ a: 'é' })
+    expect(parseJsonSlice(decoder, bytes, 1, 10)).toBe(NOT_JSON)
+    expect(parseJsonSlice(decoder, bytes, 1, 13)).toBe(NOT_JSON)
+    expect(parseJsonSlice(decoder, bytes, 0, 0)).toBe(NOT_JSON)
+  })
+})
+
+describe('createRangeComparer', () => {
+  it('tells equal ranges from different ones at every alignment and length', () => {
+    const source = utf8('{"id":"e1","readable":"The quick brown fox jumps over the lazy dog, café 🚀 東京"}'.repeat(3))
+    for (let shift = 0; shift < 9; shift++) {
+      const padded = new Uint8Array(source.length + shift)
+      padded.set(source, shift)
+      const equal = createRangeComparer(padded, source)
+      for (let start = 0; start < 9; start++) {
+        for (const length of [0, 1, 7, 8, 31, 32, 33, 64, 100, source.length - start]) {
+          expect(equal(start + shift, start, length)).toBe(true)
+          if (length === 0) continue
+          for (const at of [0, length >> 1, length - 1]) {
+            padded[start + shift + at]! ^= 0x20
+            expect(equal(start + shift, start, length)).toBe(false)
+            padded[start + shift + at]! ^= 0x20
+          }
+        }
+      }
+    }
+  })
+
+  it('compares views that start anywhere in their buffers', () => {
+    const buffer = new Uint8Array(200).fill(0x61)
+    const a = buffer.subarray(3, 150)
+    const b = new Uint8Array(new ArrayBuffer(160), 5, 147).fill(0x61)
+    expect(createRangeComparer(a, b)(0, 0, 147)).toBe(true)
+    b[146] = 0x62
+    expect(createRangeComparer(a, b)(0, 0, 147)).toBe(false)
+    expect(createRangeComparer(a, b)(0, 0, 146)).toBe(true)
+  })
+
+  it('agrees with a byte loop on random text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 120 }), fc.nat(8), fc.nat(8), fc.nat(), (text, shiftA, shiftB, flip) => {
+        const bytes = utf8(text)
+        const a = new Uint8Array(bytes.length + shiftA)
+        const b = new Uint8Array(bytes.length + shiftB)
+        a.set(bytes, shiftA)
+        b.set(bytes, shiftB)
+        const at = flip % bytes.length
+        a[shiftA + at]! ^= 1 << (flip % 8)
+        expect(createRangeComparer(a, b)(shiftA, shiftB, bytes.length)).toBe(false)
+        expect(createRangeComparer(a, b)(shiftA, shiftB, at)).toBe(true)
+      }),
+    )
+  })
+})

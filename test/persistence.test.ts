@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { IDBFactory } from 'fake-indexeddb'
+import { indexedDbStorage, memoryStorage, type SyncStorage } from '../src/storage'
+import { CACHE_FORMAT } from '../src/persistence'
+import { makeStore, startServer } from './support/harness'
+import { makeEvent, makeSeed } from './support/events'
+
+const initial = [makeEvent('a', 1), makeEvent('b', 2)]
+
+/** A storage whose writes fail with the given DOMException name once `failing` is set. */
+function failingWrites(name: string): SyncStorage & { failing: boolean } {
+  const inner = memoryStorage()
+  const storage = {
+    kind: 'failing',
+    failing: false,
+    open(namespace: string) {
+      const area = inner.open(namespace)
+      const fail = async (): Promise<never> => {
+        throw new DOMException('simulated', name)
+      }
+      return {
+        ...area,
+        setMany: (items: ReadonlyArray<readonly [string, unknown]>) => (storage.failing ? fail() : area.setMany(items)),
+        delMany: (keys: readonly string[]) => (storage.failing ? fail() : area.delMany(keys)),
+      }
+    },
+  }
+  return storage
+}
+
+describe('persistence', () => {
+  it('stores one key per event and writes only the delta', async () => {
+    const server = await startServer({ events: initial })
+    const idb = new IDBFactory()
+    const storage = indexedDbStorage({ name: 'delta', indexedDB: idb })
+    const store = makeStore(server, { storage })
+    await store.refresh()
+    server.update('a', { readable: 'changed' })
+    server.delete('b')
+    await store.refresh()
+    await store.dispose()
+    const area = storage.open(`${server.url}|`)
+    const keys = (await area.entries()).map(([key]) => key).sort()
+    expect(keys).toEqual(['e:a', 'meta'])
+    area.close()
+  })
+
+  it('falls back to memory on a quota error, reports it, and keeps syncing and queueing', async () => {
+    const server = await startServer({ events: initial })
+    const storage = failingWrites('QuotaExceededError')
+    const store = makeStore(server, { storage })
+    await store.refresh()
+    storage.failing = true
+    const { confirmed } = store.create(makeSeed('after the quota'))
+    await confirmed
+    await store.refresh()
+    expect(store.errors.some((e) => e.kind === 'storage' && /quota/i.test(e.message))).toBe(true)
+    expect(store.events.some((e) => e.readable === 'after the quota')).toBe(true)
+  })
+
+  it('falls back to memory when IndexedDB is missing', async () => {
+    const server = await startServer({ events: initial })
+    const store = makeStore(server, { storage: indexedDbStorage({ name: 'missing', indexedDB: undefined as never }) })
+    const saved = globalThis.indexedDB
+    expect(saved).toBeUndefined()
+    await store.ready
+    await store.refresh()
+    expect(store.events).toHaveLength(2)
+    expect(store.errors.some((e) => e.kind === 'storage' && /not available/.test(e.message))).toBe(true)
+  })
+
+  it('falls back to memory when opening IndexedDB fails', async () => {
+    const server = await startServer({ events: initial })
+    const broken = { open: () => { throw new DOMException('denied', 'SecurityError') } } as unknown as IDBFactory
+    const store = makeStore(server, { storage: indexedDbStorage({ name: 'broken', indexedDB: broken }) })
+    await store.ready
+    await store.refresh()
+    expect(store.events).toHaveLength(2)
+    expect(store.errors.some((e) => e.kind === 'storage' && /SecurityError/.test(e.message))).toBe(true)
+  })
+
+  it('discards a cache of another format version with a warning', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const namespace = `${server.url}|`
+    await storage.open(namespace).setMany([['meta', { format: CACHE_FORMAT + 1, namespace }], ['e:zzz', JSON.stringify(makeEvent('zzz'))]])
+    const store = makeStore(server, { storage })
+    await store.ready
+    expect(store.events).toEqual([])
+    expect(store.errors.some((e) => e.kind === 'storage' && /format/.test(e.message))).toBe(true)
+    expect((await storage.open(namespace).entries())).toEqual([])
+  })
+
+  it('drops corrupted or wrongly shaped entries and keeps the good ones', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const namespace = `${server.url}|`
+    await storage.open(namespace).setMany([
+      ['meta', { format: CACHE_FORMAT, namespace }],
+      ['e:good', JSON.stringify(makeEvent('good'))],
+      ['e:broken', '{"id": "broken", '],
+      ['e:shape', JSON.stringify({ id: 'shape' })],
+      ['e:other', JSON.stringify(makeEvent('mismatch'))],
+      ['m:bad', { kind: 'create', id: 'bad' }],
+    ])
+    const store = makeStore(server, { storage })
+    await store.ready
+    expect(store.events.map((e) => e.id)).toEqual(['good'])
+    expect(store.outbox).toEqual([])
+    expect(store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/4 unreadable cache entries/)
+  })
+
+  it('wipes the cache and the outbox on clear()', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const store = makeStore(server, { storage, online: { get: () => false, subscribe: () => () => {} } })
+    await store.ready
+    const { confirmed } = store.create(makeSeed('queued'))
+    await store.clear()
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    expect(store.events).toEqual([])
+    expect(await storage.open(`${server.url}|`).entries()).toEqual([])
+  })
+})

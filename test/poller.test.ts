@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createPoller, type PollerOptions } from '../src/poller'
+import { globalTimers, type SignalSource } from '../src/environment'
+
+function switchable(initial = true): SignalSource & { set(value: boolean): void } {
+  let value = initial
+  const listeners = new Set<(v: boolean) => void>()
+  return {
+    get: () => value,
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    set(next) {
+      value = next
+      for (const listener of listeners) listener(next)
+    },
+  }
+}
+
+function setup(overrides: Partial<PollerOptions> = {}) {
+  const online = switchable()
+  const visible = switchable()
+  const fetch = vi.fn(async () => {})
+  const poller = createPoller({ intervalMs: 1000, fetch, backoff: (n) => 100 * 2 ** n, timers: globalTimers, online, visible, ...overrides })
+  return { poller, fetch, online, visible }
+}
+
+describe('poller', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('fetches at once on start and then every interval after the last fetch settled', async () => {
+    const { poller, fetch } = setup()
+    poller.start()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(999)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    poller.dispose()
+  })
+
+  it('never overlaps a slow fetch with the next one', async () => {
+    let finish!: () => void
+    const fetch = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)))
+    const { poller } = setup({ fetch })
+    poller.start()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    finish()
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    poller.dispose()
+  })
+
+  it('backs off after failures and resets the delay after a success', async () => {
+    let fail = true
+    const fetch = vi.fn(async () => {
+      if (fail) throw new Error('down')
+    })
+    const { poller } = setup({ fetch })
+    poller.start()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(200) // backoff(1) = 200
+    expect(fetch).toHaveBeenCalledTimes(2)
+    await vi.advanceTimersByTimeAsync(399) // backoff(2) = 400
+    expect(fetch).toHaveBeenCalledTimes(2)
+    fail = false
+    await vi.advanceTimersByTimeAsync(1)
+    expect(fetch).toHaveBeenCalledTimes(3)
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(fetch).toHaveBeenCalledTimes(4)
+    poller.dispose()
+  })
+
+  it('pauses while offline or hidden and fetches at once on coming back', async () => {
+    const { poller, fetch, online, visible } = setup()
+    poller.start()
+    await vi.advanceTimersByTimeAsync(0)
+    online.set(false)
+    expect(poller.paused).toBe(true)
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    online.set(true)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    visible.set(false)
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    visible.set(true)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(3)
+    poller.dispose()
+  })
+
+  it('shares a fetch already in flight with refresh()', async () => {
+    let finish!: () => void
+    const fetch = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)))
+    const { poller } = setup({ fetch })
+    const first = poller.refresh()
+    await vi.advanceTimersByTimeAsync(0)
+    const second = poller.refresh()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    expect(second).toBe(first)
+    finish()
+    await Promise.all([first, second])
+  })
+
+  it('rejects refresh() with the fetch error', async () => {
+    const { poller } = setup({ fetch: async () => Promise.reject(new Error('boom')) })
+    await expect(poller.refresh()).rejects.toThrow('boom')
+  })
+
+  it('does not poll by itself when the interval is 0', async () => {
+    const { poller, fetch } = setup({ intervalMs: 0 })
+    poller.start()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    poller.dispose()
+  })
+
+  it('leaves no timer behind after stop()', async () => {
+    const { poller, fetch } = setup()
+    poller.start()
+    await vi.advanceTimersByTimeAsync(0)
+    poller.stop()
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(fetch).toHaveBeenCalledTimes(1)
+  })
+})

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import { IDBFactory } from 'fake-indexeddb'
+import { firstValueFrom } from 'rxjs'
+import { indexedDbStorage } from '../src/storage'
+import { makeStore, startServer, switchableOnline, until } from './support/harness'
+import { makeEvent, makeSeed } from './support/events'
+
+const initial = [makeEvent('a', 1), makeEvent('b', 2), makeEvent('c', 3)]
+
+describe('reload safety (fake-indexeddb)', () => {
+  it('shows the cached view at once after a reload, before any network response', async () => {
+    const server = await startServer({ events: initial })
+    const storage = indexedDbStorage({ name: 'reload-view', indexedDB: new IDBFactory() })
+    const first = makeStore(server, { storage })
+    await first.refresh()
+    await first.dispose()
+    server.faults.add('snapshot', { type: 'latency', ms: 10_000 })
+    const second = makeStore(server, { storage })
+    await second.ready
+    expect(second.events.map((e) => e.id)).toEqual(['a', 'b', 'c'])
+    expect(second.status.lastSyncedAt).toBe(first.status.lastSyncedAt)
+    expect(server.requests.count('snapshot')).toBe(1)
+  })
+
+  it('sends every queued mutation exactly once after a reload and converges on the server', async () => {
+    const server = await startServer({ events: initial })
+    const storage = indexedDbStorage({ name: 'reload-outbox', indexedDB: new IDBFactory() })
+    const online = switchableOnline(false)
+    const first = makeStore(server, { storage, online })
+    await first.ready
+    // Offline: everything queues. The cache is empty, so the deletes target server ids blind.
+    const created = first.create(makeSeed('made offline')).event
+    first.delete('a')
+    const doomed = first.create(makeSeed('created then deleted')).event
+    first.delete(doomed.id)
+    expect(first.outbox.map((m) => m.kind)).toEqual(['create', 'delete'])
+    await first.dispose()
+
+    const second = makeStore(server, { storage })
+    await second.ready
+    expect(second.get(created.id)?.readable).toBe('made offline')
+    expect(second.outbox.map((m) => [m.kind, m.eventId])).toEqual([['create', created.id], ['delete', 'a']])
+    await second.flush()
+    await second.refresh()
+    expect(server.requests.count('create')).toBe(1)
+    expect(server.requests.count('delete')).toBe(1)
+    expect(server.events().map((e) => e.id).sort()).toEqual(['b', 'c', created.id].sort())
+    expect(second.events.map((e) => e.id).sort()).toEqual(['b', 'c', created.id].sort())
+    expect(second.outbox).toEqual([])
+  })
+
+  it('resolves a create that was on the wire at reload through a snapshot instead of sending it twice', async () => {
+    const server = await startServer({ events: initial })
+    const storage = indexedDbStorage({ name: 'reload-inflight', indexedDB: new IDBFactory() })
+    const first = makeStore(server, { storage })
+    await first.ready
+    server.faults.add('create', { type: 'latency', ms: 300 })
+    const { event } = first.create(makeSeed('in flight at reload'))
+    await until(first.outbox$, (o) => o[0]?.state === 'sending')
+    await first.dispose()
+    const second = makeStore(server, { storage, pollIntervalMs: 20 })
+    await second.ready
+    expect(second.outbox).toMatchObject([{ kind: 'create', ambiguous: true }])
+    second.start()
+    await until(second.outbox$, (o) => o.length === 0)
+    await second.refresh()
+    expect(server.events().filter((e) => e.readable === 'in flight at reload')).toHaveLength(1)
+    expect(second.get(event.id)).toBeDefined()
+  })
+
+  it('keeps mutations persisted across dispose while their promises reject with aborted', async () => {
+    const server = await startServer({ events: initial })
+    const storage = indexedDbStorage({ name: 'reload-aborted', indexedDB: new IDBFactory() })
+    const first = makeStore(server, { storage, online: switchableOnline(false) })
+    await first.ready
+    const done = first.delete('b')
+    await first.dispose()
+    await expect(done).rejects.toMatchObject({ kind: 'aborted' })
+    const second = makeStore(server, { storage })
+    await second.ready
+    expect(second.outbox.map((m) => m.eventId)).toEqual(['b'])
+  })
+
+  it('lets a snapshot that lands during hydration win over the cache', async () => {
+    const server = await startServer({ events: initial })
+    const storage = indexedDbStorage({ name: 'reload-race', indexedDB: new IDBFactory() })
+    const first = makeStore(server, { storage })
+    await first.refresh()
+    await first.dispose()
+    server.delete('a')
+    const second = makeStore(server, { storage })
+    const refreshed = second.refresh()
+    await refreshed
+    expect(second.events.map((e) => e.id)).toEqual(['b', 'c'])
+    await second.dispose()
+    const third = makeStore(server, { storage })
+    await third.ready
+    expect(third.events.map((e) => e.id)).toEqual(['b', 'c'])
+  })
+
+  it('keeps the caches of two base URLs or application ids apart in one storage', async () => {
+    const one = await startServer({ events: initial })
+    const two = await startServer({ events: [makeEvent('other')] })
+    const storage = indexedDbStorage({ name: 'namespaces', indexedDB: new IDBFactory() })
+    const a = makeStore(one, { storage })
+    const b = makeStore(two, { storage })
+    const c = makeStore(one, { storage, applicationId: 'another-app' })
+    await Promise.all([a.refresh(), b.refresh()])
+    await Promise.all([a.dispose(), b.dispose()])
+    await c.ready
+    expect(c.events).toEqual([])
+    const a2 = makeStore(one, { storage })
+    const b2 = makeStore(two, { storage })
+    await Promise.all([a2.ready, b2.ready])
+    expect(a2.events.map((e) => e.id)).toEqual(['a', 'b', 'c'])
+    expect(b2.events.map((e) => e.id)).toEqual(['other'])
+    expect(await firstValueFrom(b2.events$)).toHaveLength(1)
+  })
+})

@@ -1,0 +1,253 @@
+import { describe, expect, it } from 'vitest'
+import type { MutationRecord } from '../src/mutation'
+import { decideFailure, nextToSend } from '../src/outbox'
+import { DEFAULT_RETRY } from '../src/retry'
+import { initialState, reduce, type SyncAction, type SyncState } from '../src/state'
+import { rebase, snapshotOf } from '../src/view'
+import { WorkstreamSyncError } from '../src/errors'
+import { makeEvent, makeSeed } from './support/events'
+
+const a = makeEvent('a', 1)
+const b = makeEvent('b', 2)
+
+function run(...actions: SyncAction[]): SyncState {
+  return actions.reduce(reduce, initialState)
+}
+
+function view(state: SyncState): string[] {
+  return rebase(state.server, state.records).events.map((e) => e.id)
+}
+
+function snapshot(seq: number, events = [a, b], requestedAt = 0): SyncAction {
+  return { type: 'snapshotReceived', seq, requestedAt, receivedAt: requestedAt + 1, snapshot: snapshotOf(events) }
+}
+
+function createRecord(id: string, eventId: string, queuedSeq = 0, queuedAt = 0): MutationRecord {
+  const seed = { ...makeSeed(`new ${eventId}`), internal_identifier: eventId }
+  return { id, kind: 'create', eventId, seed, optimistic: makeEvent(eventId, 0, { readable: `new ${eventId}`, trigger: { paste: true } }), state: 'queued', attempts: 0, queuedAt, queuedSeq }
+}
+
+function deleteRecord(id: string, eventId: string, queuedSeq = 0): MutationRecord {
+  return { id, kind: 'delete', eventId, state: 'queued', attempts: 0, queuedAt: 0, queuedSeq }
+}
+
+const requested = (seq: number): SyncAction => ({ type: 'snapshotRequested', seq })
+const queued = (record: MutationRecord): SyncAction => ({ type: 'mutationQueued', record })
+const sent = (id: string): SyncAction => ({ type: 'mutationSent', id })
+
+describe('rule 1: the view is the snapshot with the pending overlay on top', () => {
+  it('keeps an optimistic create when a stale snapshot lands', () => {
+    const state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), requested(2), snapshot(2))
+    expect(view(state)).toEqual(['c', 'a', 'b'])
+    expect(state.server.byId.has('c')).toBe(false)
+  })
+
+  it('never brings back an optimistically deleted event on a poll', () => {
+    const state = run(requested(1), snapshot(1), queued(deleteRecord('m1', 'a', 1)), sent('m1'), requested(2), snapshot(2))
+    expect(view(state)).toEqual(['b'])
+  })
+
+  it('never writes the overlay into the server snapshot', () => {
+    const state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), queued(deleteRecord('m2', 'a', 1)))
+    expect([...state.server.byId.keys()]).toEqual(['a', 'b'])
+  })
+})
+
+describe('rule 2: stale and out-of-order snapshots', () => {
+  it('keeps a confirmed create until a snapshot requested after the confirmation shows it', () => {
+    const c = makeEvent('c', 0)
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), requested(2))
+    state = reduce(state, { type: 'mutationConfirmed', id: 'm1', event: c })
+    // Snapshot 2 was requested before the confirmation: it cannot undo the create.
+    state = reduce(state, snapshot(2))
+    expect(view(state)).toContain('c')
+    expect(state.records).toHaveLength(1)
+    state = reduce(reduce(state, requested(3)), snapshot(3, [c, a, b]))
+    expect(view(state)).toEqual(['c', 'a', 'b'])
+    expect(state.records).toHaveLength(0)
+  })
+
+  it('lets the server win when a snapshot requested after a confirmed create no longer has it', () => {
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'))
+    state = reduce(state, { type: 'mutationConfirmed', id: 'm1', event: makeEvent('c') })
+    state = reduce(reduce(state, requested(2)), snapshot(2))
+    expect(view(state)).toEqual(['a', 'b'])
+  })
+
+  it('keeps a confirmed delete when a stale snapshot still shows the event', () => {
+    let state = run(requested(1), snapshot(1), queued(deleteRecord('m1', 'a', 1)), sent('m1'), requested(2))
+    state = reduce(state, { type: 'mutationConfirmed', id: 'm1' })
+    state = reduce(state, snapshot(2))
+    expect(view(state)).toEqual(['b'])
+  })
+
+  it('lets the server win when a snapshot requested after a confirmed delete shows the event again', () => {
+    let state = run(requested(1), snapshot(1), queued(deleteRecord('m1', 'a', 1)), sent('m1'))
+    state = reduce(state, { type: 'mutationConfirmed', id: 'm1' })
+    state = reduce(reduce(state, requested(2)), snapshot(2))
+    expect(view(state)).toEqual(['a', 'b'])
+    expect(state.records).toHaveLength(0)
+  })
+
+  it('drops a response that arrives after a later-started request was applied', () => {
+    const state = run(requested(1), requested(2), snapshot(2, [a]), snapshot(1, [a, b]))
+    expect(view(state)).toEqual(['a'])
+    expect(state.appliedSeq).toBe(2)
+  })
+})
+
+describe('rule 3: creates are resolved through snapshots after an ambiguous failure', () => {
+  const ambiguous = (id: string, until: number): SyncAction => ({ type: 'mutationFailed', id, error: { kind: 'timeout', message: 'timed out' }, outcome: 'retry', nextAttemptAt: until, ambiguousUntil: until })
+
+  it('confirms an ambiguous create that a later snapshot shows under its client id', () => {
+    const c = makeEvent('c')
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), ambiguous('m1', 1000))
+    expect(nextToSend(state.records, 5000)).toBeUndefined()
+    state = reduce(reduce(state, requested(2)), snapshot(2, [c, a, b], 10))
+    expect(state.records).toHaveLength(0)
+    expect(state.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved', event: c }])
+  })
+
+  it('does not resend when the only snapshot without it was requested inside the grace period', () => {
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), ambiguous('m1', 1000))
+    state = reduce(reduce(state, requested(2)), snapshot(2, [a, b], 999))
+    expect(state.records[0]!.ambiguous).toBeDefined()
+    expect(nextToSend(state.records, 5000)).toBeUndefined()
+  })
+
+  it('resends once a snapshot requested after the grace period says it is not there', () => {
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), ambiguous('m1', 1000))
+    state = reduce(reduce(state, requested(2)), snapshot(2, [a, b], 1000))
+    expect(state.records[0]!.ambiguous).toBeUndefined()
+    expect(nextToSend(state.records, 1000)?.id).toBe('m1')
+  })
+
+  it('confirms by fingerprint and remaps the id when the server ignored the client id', () => {
+    const serverEvent = makeEvent('server-7', 0, { readable: 'new c', trigger: { paste: true } })
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1, Date.parse(serverEvent.created.value))), sent('m1'), ambiguous('m1', 1000), queued(deleteRecord('m2', 'c', 1)))
+    state = reduce(reduce(state, requested(2)), snapshot(2, [serverEvent, a, b], 10))
+    expect(state.settled[0]).toMatchObject({ mutationId: 'm1', outcome: 'resolved', event: { id: 'server-7' } })
+    expect(state.records.map((r) => [r.id, r.eventId])).toEqual([['m2', 'server-7']])
+    expect(nextToSend(state.records, 0)?.eventId).toBe('server-7')
+  })
+
+  it('cancels an ambiguous create and its delete when a late snapshot shows it never landed', () => {
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), ambiguous('m1', 1000), queued(deleteRecord('m2', 'c', 1)))
+    expect(view(state)).toEqual(['a', 'b'])
+    state = reduce(reduce(state, requested(2)), snapshot(2, [a, b], 2000))
+    expect(state.records).toHaveLength(0)
+    expect(state.settled.map((s) => [s.mutationId, s.outcome])).toEqual([['m1', 'rejected'], ['m2', 'resolved']])
+  })
+
+  it('remaps later mutations when the server answers with another id', () => {
+    let state = run(queued(createRecord('m1', 'c')), sent('m1'), queued(deleteRecord('m2', 'c')))
+    state = reduce(state, { type: 'mutationConfirmed', id: 'm1', event: makeEvent('server-1') })
+    expect(state.records.map((r) => r.eventId)).toEqual(['server-1', 'server-1'])
+    expect(state.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved', event: makeEvent('server-1') }])
+  })
+})
+
+describe('rule 4: deletes of creates, and ordering', () => {
+  it('cancels both when a create that was never sent is deleted, with nothing to send', () => {
+    const state = run(queued(createRecord('m1', 'c')), queued(deleteRecord('m2', 'c')))
+    expect(state.records).toHaveLength(0)
+    expect(state.settled).toEqual([
+      { mutationId: 'm1', outcome: 'rejected', error: expect.objectContaining({ kind: 'aborted' }) },
+      { mutationId: 'm2', outcome: 'resolved' },
+    ])
+  })
+
+  it('queues a delete behind its create while the create is in flight', () => {
+    let state = run(queued(createRecord('m1', 'c')), sent('m1'), queued(deleteRecord('m2', 'c')))
+    expect(view(state)).toEqual([])
+    expect(nextToSend(state.records, 0)).toBeUndefined()
+    state = reduce(state, { type: 'mutationConfirmed', id: 'm1', event: makeEvent('c') })
+    expect(nextToSend(state.records, 0)?.id).toBe('m2')
+  })
+
+  it('does not let a retrying mutation hold back another event', () => {
+    const state = run(queued(deleteRecord('m1', 'a')), sent('m1'), { type: 'mutationFailed', id: 'm1', error: { kind: 'http', message: '500', status: 500 }, outcome: 'retry', nextAttemptAt: 100 }, queued(deleteRecord('m2', 'b')), queued(deleteRecord('m3', 'a')))
+    expect(nextToSend(state.records, 50)?.id).toBe('m2')
+    expect(nextToSend(state.records, 100)?.id).toBe('m1')
+  })
+
+  it('does not let a dead letter block mutations of other events, only those of its own', () => {
+    const state = run(queued(createRecord('m1', 'c')), sent('m1'), { type: 'mutationFailed', id: 'm1', error: { kind: 'http', message: '500', status: 500 }, outcome: 'dead' }, queued(deleteRecord('m2', 'a')))
+    expect(nextToSend(state.records, 0)?.id).toBe('m2')
+    expect(view(state)).toContain('c')
+  })
+})
+
+describe('rule 5: failure classes', () => {
+  const record = (kind: 'create' | 'delete', attempts = 1): MutationRecord => ({ ...(kind === 'create' ? createRecord('m', 'c') : deleteRecord('m', 'a')), attempts, state: 'sending' })
+  const decide = (r: MutationRecord, error: WorkstreamSyncError) => decideFailure(r, error, 0, DEFAULT_RETRY, 500, () => 0.5)
+
+  it('treats a delete answered 404 as done', () => {
+    expect(decide(record('delete'), new WorkstreamSyncError('http', 'gone', { status: 404 }))).toEqual({ type: 'mutationConfirmed', id: 'm' })
+  })
+
+  it('retries 5xx, 408 and 429 with backoff, and rolls back other 4xx', () => {
+    for (const status of [500, 503, 408, 429]) {
+      expect(decide(record('delete'), new WorkstreamSyncError('http', 'x', { status }))).toMatchObject({ outcome: 'retry', nextAttemptAt: expect.any(Number) })
+    }
+    expect(decide(record('create'), new WorkstreamSyncError('http', 'bad', { status: 400 }))).toMatchObject({ outcome: 'permanent' })
+  })
+
+  it('marks a create that timed out or lost its connection as ambiguous', () => {
+    expect(decide(record('create'), new WorkstreamSyncError('network', 'reset'))).toMatchObject({ outcome: 'retry', ambiguousUntil: 500 })
+    expect(decide(record('create'), new WorkstreamSyncError('timeout', 'slow'))).toMatchObject({ ambiguousUntil: 500 })
+    expect(decide(record('delete'), new WorkstreamSyncError('network', 'reset'))).not.toHaveProperty('ambiguousUntil')
+  })
+
+  it('moves a mutation to the dead letters after maxAttempts', () => {
+    expect(decide(record('delete', DEFAULT_RETRY.maxAttempts), new WorkstreamSyncError('http', 'x', { status: 500 }))).toMatchObject({ outcome: 'dead' })
+  })
+
+  it('rolls back a refused create and resolves the delete queued behind it', () => {
+    const state = run(queued(createRecord('m1', 'c')), sent('m1'), queued(deleteRecord('m2', 'c')), { type: 'mutationFailed', id: 'm1', error: { kind: 'http', message: 'bad', status: 400 }, outcome: 'permanent' })
+    expect(state.records).toHaveLength(0)
+    expect(state.settled.map((s) => s.outcome)).toEqual(['rejected', 'resolved'])
+  })
+
+  it('resolves a failing delete once a snapshot requested after it was queued no longer has the event', () => {
+    let state = run(requested(1), snapshot(1), queued(deleteRecord('m1', 'a', 1)), sent('m1'), { type: 'mutationFailed', id: 'm1', error: { kind: 'http', message: '500', status: 500 }, outcome: 'retry', nextAttemptAt: 10 })
+    state = reduce(reduce(state, requested(2)), snapshot(2, [b]))
+    expect(state.records).toHaveLength(0)
+    expect(state.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved' }])
+  })
+
+  it('does not resolve a delete from a snapshot that is stale for the create it depends on', () => {
+    let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), queued(deleteRecord('m2', 'c', 1)), requested(2))
+    state = reduce(state, { type: 'mutationConfirmed', id: 'm1', event: makeEvent('c') })
+    state = reduce(state, snapshot(2, [a, b]))
+    expect(state.records.map((r) => r.id)).toEqual(['m1', 'm2'])
+  })
+
+  it('puts a retried dead letter back in the queue and rolls back a discarded one', () => {
+    const dead = run(queued(deleteRecord('m1', 'a')), sent('m1'), { type: 'mutationFailed', id: 'm1', error: { kind: 'http', message: '500', status: 500 }, outcome: 'dead' })
+    expect(reduce(dead, { type: 'mutationRetried', id: 'm1' }).records[0]).toMatchObject({ state: 'queued', attempts: 0 })
+    const discarded = reduce(dead, { type: 'mutationDiscarded', id: 'm1' })
+    expect(discarded.records).toHaveLength(0)
+    expect(discarded.settled[0]).toMatchObject({ outcome: 'rejected', error: { kind: 'aborted' } })
+  })
+})
+
+describe('rule 8: hydration', () => {
+  it('applies the cache only while no network snapshot has landed', () => {
+    const cached = { type: 'hydrated', events: [makeEvent('old')], records: [], now: 0, graceMs: 10 } as const
+    expect(view(run(cached))).toEqual(['old'])
+    expect(view(run(requested(1), snapshot(1), cached))).toEqual(['a', 'b'])
+  })
+
+  it('keeps mutations made during hydration after the restored ones', () => {
+    const state = run(queued(deleteRecord('local', 'a')), { type: 'hydrated', events: undefined, records: [deleteRecord('restored', 'b')], now: 0, graceMs: 10 })
+    expect(state.records.map((r) => r.id)).toEqual(['restored', 'local'])
+  })
+
+  it('treats a create that was on the wire at reload as ambiguous', () => {
+    const inFlight: MutationRecord = { ...createRecord('m1', 'c', 7), state: 'sending', attempts: 1 }
+    const state = run({ type: 'hydrated', events: [a], records: [inFlight], now: 100, graceMs: 50 })
+    expect(state.records[0]).toMatchObject({ state: 'waiting', ambiguous: { sinceSeq: 0, notBefore: 150 }, queuedSeq: 0 })
+    expect(nextToSend(state.records, 1000)).toBeUndefined()
+  })
+})
