@@ -16,12 +16,15 @@ export type { WorkstreamSyncErrorKind, WorkstreamSyncErrorOptions } from './erro
 export { memoryStorage, indexedDbStorage } from './storage'
 export type { IndexedDbStorageOptions, SyncStorage, SyncStorageArea } from './storage'
 export type { SyncPhase, SyncStatus } from './status'
-export type { MutationError, MutationState, PendingMutation } from './mutation'
+export type { MutationError, MutationRecord, MutationState, PendingMutation, Settlement } from './mutation'
 export type { EventChanges } from './view'
 export type { RetryOptions } from './retry'
 export type { LogLevel, LoggerOptions, LogSink } from './logger'
 export type { SignalSource, Timers } from './environment'
 export type { TabCoordinator, TabMessage } from './tabs'
+export { soloCoordinator } from './tabs'
+export { browserTabCoordinator } from './browserTabs'
+export type { BrowserTabOptions } from './browserTabs'
 export {
   checkSeededWorkstreamEvent,
   checkWorkstreamEvent,

@@ -12,7 +12,8 @@ import { SnapshotSource } from './snapshotSource'
 import { initialState, reduce, type SyncAction, type SyncState } from './state'
 import { deriveStatus, sameStatus, type SyncStatus } from './status'
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './storeOptions'
-import { soloCoordinator, type TabCoordinator } from './tabs'
+import { browserTabCoordinator } from './browserTabs'
+import type { TabCoordinator } from './tabs'
 import { TabSync } from './tabSync'
 import { isValidId, parseSeededWorkstreamEvent } from './validate'
 import { diffViews, isEmptyChange, rebase, type EventChanges, type View } from './view'
@@ -25,7 +26,7 @@ export type { WorkstreamStore }
  * deletes at once and sends them in order, and reconciles both with what the server says.
  */
 export function createWorkstreamStore(options: StoreOptions = {}): WorkstreamStore {
-  return new Store(resolveStoreOptions(options, soloCoordinator))
+  return new Store(resolveStoreOptions(options, browserTabCoordinator))
 }
 
 class Store implements WorkstreamStore {

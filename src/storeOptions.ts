@@ -56,6 +56,14 @@ export interface ResolvedStoreOptions {
   graceMs: number
 }
 
+/**
+ * IndexedDB in browsers, memory in Node. A browser without IndexedDB (some private modes)
+ * still gets the IndexedDB storage, whose failure to open falls back to memory and is reported.
+ */
+function defaultStorage(): SyncStorage {
+  return typeof indexedDB !== 'undefined' || typeof window !== 'undefined' ? indexedDbStorage() : memoryStorage()
+}
+
 export type TabCoordinatorFactory = (namespace: string) => TabCoordinator
 
 export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoordinatorFactory): ResolvedStoreOptions {
@@ -67,7 +75,7 @@ export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoord
   return {
     client,
     namespace: `${client.baseUrl ?? DEFAULT_BASE_URL}|${client.applicationId ?? ''}`,
-    storage: options.storage === false ? memoryStorage() : options.storage ?? (typeof indexedDB !== 'undefined' ? indexedDbStorage() : memoryStorage()),
+    storage: options.storage === false ? memoryStorage() : options.storage ?? defaultStorage(),
     pollIntervalMs,
     transferables: options.transferables,
     retry: resolveRetryOptions(options.retry),

@@ -1,0 +1,109 @@
+// The test page's script, bundled with the library by esbuild. It plays a small app: one store,
+// its events rendered into a list, and a `window.harness` for the tests to drive.
+import { browserTabCoordinator } from '../../../src/browserTabs'
+import { createWorkstreamClient, createWorkstreamStore, type WorkstreamEvent } from '../../../src/index'
+import { makeSeed } from '../../support/events'
+import type { PageHarness } from './pageHarness'
+
+const params = new URLSearchParams(location.search)
+const baseUrl = params.get('server') ?? 'http://127.0.0.1:1'
+const pollIntervalMs = Number(params.get('poll') ?? '0')
+const heartbeatMs = Number(params.get('heartbeat') ?? '2000')
+const explicitTabs = params.get('tabs') !== 'default'
+
+const fetches = { snapshot: 0, create: 0, delete: 0, snapshotResponses: 0 }
+const countingFetch: typeof fetch = async (input, init) => {
+  const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url)
+  const route = url.pathname.endsWith('/create') ? 'create' : url.pathname.endsWith('/delete') ? 'delete' : 'snapshot'
+  fetches[route]++
+  const response = await fetch(input, init)
+  if (route === 'snapshot') fetches.snapshotResponses++
+  return response
+}
+
+const client = createWorkstreamClient({ baseUrl, fetch: countingFetch, timeoutMs: 10_000 })
+const store = createWorkstreamStore({
+  client,
+  pollIntervalMs,
+  retry: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 20 },
+  // Longer than any latency the tests inject: "not on the server" must mean it.
+  ambiguityGraceMs: 5000,
+  ...(explicitTabs ? { tabs: browserTabCoordinator(`${client.baseUrl ?? baseUrl}|${client.applicationId ?? ''}`, { heartbeatMs }) } : {}),
+})
+
+const errors: Array<{ kind: string; message: string }> = []
+store.errors$.subscribe((error) => errors.push({ kind: error.kind, message: error.message }))
+
+const list = document.getElementById('events')!
+const status = document.getElementById('status')!
+let firstPaint: PageHarness['firstPaint']
+store.events$.subscribe((events: readonly WorkstreamEvent[]) => {
+  list.replaceChildren(
+    ...events.map((event) => {
+      const item = document.createElement('li')
+      item.dataset.id = event.id
+      item.textContent = event.readable ?? event.id
+      return item
+    }),
+  )
+  if (firstPaint === undefined && events.length > 0) {
+    firstPaint = { ids: events.map((e) => e.id), snapshotResponsesBefore: fetches.snapshotResponses }
+  }
+})
+store.status$.subscribe((s) => {
+  status.textContent = `${s.phase} ${s.isLeader ? 'leader' : 'follower'} pending=${s.pending}`
+  status.dataset.leader = String(s.isLeader)
+})
+
+const confirmations = new Map<string, Promise<string>>()
+
+window.harness = {
+  store,
+  fetches,
+  get firstPaint() {
+    return firstPaint
+  },
+  errors,
+  rendered: () => [...list.querySelectorAll('li')].map((item) => item.dataset.id ?? ''),
+  create(readable) {
+    const { event, confirmed } = store.create(makeSeed(readable))
+    confirmations.set(
+      event.id,
+      confirmed.then((e) => e.id),
+    )
+    return event.id
+  },
+  confirmed(id) {
+    return confirmations.get(id) ?? Promise.reject(new Error(`No create with id ${id} in this page.`))
+  },
+  async cachedEventIds() {
+    const databases = await indexedDB.databases()
+    const ids: string[] = []
+    for (const { name } of databases) {
+      if (!name?.startsWith('workstream-sync:')) continue
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name)
+        request.onsuccess = () => resolve(request.result)
+        request.onerror = () => reject(request.error)
+      })
+      try {
+        const keys = await new Promise<IDBValidKey[]>((resolve, reject) => {
+          const request = db.transaction('entries', 'readonly').objectStore('entries').getAllKeys()
+          request.onsuccess = () => resolve(request.result)
+          request.onerror = () => reject(request.error)
+        })
+        for (const key of keys) if (typeof key === 'string' && key.startsWith('e:')) ids.push(key.slice(2))
+      } finally {
+        db.close()
+      }
+    }
+    return ids.sort()
+  },
+  async waitForCachedEvents(count, timeoutMs = 10_000) {
+    const deadline = performance.now() + timeoutMs
+    while ((await window.harness.cachedEventIds()).length < count) {
+      if (performance.now() > deadline) throw new Error(`The cache did not reach ${count} events within ${timeoutMs} ms.`)
+      await new Promise((resolve) => requestAnimationFrame(resolve))
+    }
+  },
+}
