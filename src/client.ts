@@ -133,7 +133,18 @@ export function createWorkstreamClient(options: ClientOptions = {}): WorkstreamC
     },
     async delete(id, o = {}) {
       const path = `/workstream_events/${encodeEventId(id)}/delete`
-      await send('POST', path, `POST /workstream_events/{id}/delete (id ${JSON.stringify(id)})`, o.signal)
+      const what = `POST /workstream_events/{id}/delete (id ${JSON.stringify(id)})`
+      const response = await send('POST', path, what, o.signal)
+      // The answer is empty (204). A 2xx with an HTML page or a garbled body came from something
+      // else (a proxy, a broken server) and says nothing about the delete: it is tried again.
+      if (response.body.length > 0) {
+        try {
+          assertJsonContentType(response, what)
+          parseJsonBody(response, what)
+        } catch (error) {
+          throw new WorkstreamSyncError('validation', `${(error as Error).message} The delete is tried again.`, { retryable: true, cause: error })
+        }
+      }
     },
   }
 }

@@ -55,6 +55,8 @@ export class WorkstreamSyncError extends Error {
   readonly mutationId?: string
 
   /**
+   * Makes an error; `retryable` is derived from `kind` and `status` unless given.
+   *
    * @param kind - What failed.
    * @param message - A readable message that says what to do next.
    * @param options - Status, cause, path and ids. `retryable` defaults by kind and status.

@@ -1,3 +1,8 @@
+/**
+ * The embedded, Pieces-compatible WorkstreamEvents server (Node only), with fault injection and sample data.
+ *
+ * @module workstream-sync/server
+ */
 export { startWorkstreamServer } from './workstreamServer'
 export type { WorkstreamServer, WorkstreamServerOptions } from './workstreamServer'
 export type { AddFaultOptions, Fault, FaultController, FaultTarget, Route } from './faults'
