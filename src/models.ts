@@ -14,6 +14,7 @@
 /** A string enumeration that names the known values but tolerates new ones. */
 export type OpenEnum<Known extends string> = Known | (string & {})
 
+/** The application an event came from (`ApplicationNameEnum` in the official client). Pieces OS adds names over time. */
 export type ApplicationName = OpenEnum<
   | 'UNKNOWN' | 'SUBLIME' | 'VS_CODE' | 'JETBRAINS' | 'FIREFOX_ADDON_MV2' | 'FIREFOX_ADDON_MV3'
   | 'SAFARI_EXTENSION_MV2' | 'SAFARI_EXTENSION_MV3' | 'PIECES_FOR_DEVELOPERS' | 'PIECES_FOR_DEVELOPERS_CLI'
@@ -23,17 +24,27 @@ export type ApplicationName = OpenEnum<
   | 'R_STUDIO' | 'VIM' | 'NOTION' | 'GITHUB_DESKTOP' | 'RAYCAST' | 'REPLIT' | 'ALFRED' | 'FIGMA' | 'SKETCH'
   | 'ADOBE_ILLUSTRATOR' | 'NOTEPAD_PLUS_PLUS' | 'EMBEETLE' | 'ECLIPSE' | 'X_CODE' | 'NETBEANS' | 'OPERA'
 >
+/** The operating system an application runs on (`PlatformEnum`). */
 export type Platform = OpenEnum<'UNKNOWN' | 'WEB' | 'MACOS' | 'LINUX' | 'WINDOWS' | 'FUCHSIA' | 'IOS' | 'ANDROID'>
+/** What Pieces OS may collect from an application (`PrivacyEnum`): `OPEN`, `CLOSED` (private), or `ANONYMOUS` (collected, but not tied to the user). */
 export type Privacy = OpenEnum<'UNKNOWN' | 'OPEN' | 'CLOSED' | 'ANONYMOUS'>
+/** Where machine-learning work may run (`CapabilitiesEnum`): on the device, in the cloud, or both. */
 export type Capabilities = OpenEnum<'UNKNOWN' | 'LOCAL' | 'CLOUD' | 'BLENDED'>
+/** How something came into Pieces OS (`MechanismEnum`): `MANUAL` by the user, `RECOMMENDED` from a suggestion the user took, `AUTOMATIC` without the user. */
 export type Mechanism = OpenEnum<'UNKNOWN' | 'MANUAL' | 'RECOMMENDED' | 'AUTOMATIC' | 'INTERNAL' | 'DELETED' | 'EXTERNAL_AGENT'>
+/** The API version a model was written for (`EmbeddedModelSchemaSemanticVersionEnum`). */
 export type SchemaSemanticVersion = OpenEnum<'UNKNOWN' | 'MAJOR_0_MINOR_0_PATCH_1'>
 
+/** The version stamp Pieces OS puts on its models as `schema`: the database `migration` and the API's `semantic` version. Passed through as it came. */
 export interface EmbeddedModelSchema {
   migration: number
   semantic: SchemaSemanticVersion
 }
 
+/**
+ * A point in time as Pieces OS sends it. `value` stays an ISO 8601 string here, where the
+ * official `GroupedTimestampFromJSON` makes a `Date`; `readable` is an optional display form.
+ */
 export interface GroupedTimestamp {
   schema?: EmbeddedModelSchema
   /** An ISO 8601 date-time string. */
@@ -41,6 +52,7 @@ export interface GroupedTimestamp {
   readable?: string
 }
 
+/** Activity points Pieces OS keeps for a model: `manual` from user-driven events, `automatic` from automatic ones, and optional counters. */
 export interface Score {
   schema?: EmbeddedModelSchema
   manual: number
@@ -52,7 +64,7 @@ export interface Score {
   searched?: number
 }
 
-/** Which action produced the event. The flags are snake_case on the wire. */
+/** Which action produced the event. The flags are snake_case on the wire: `check_in` is `checkIn` in the official model, and so on. */
 export interface WorkstreamEventTrigger {
   schema?: EmbeddedModelSchema
   check_in?: boolean
@@ -72,6 +84,7 @@ export interface WorkstreamEventTrigger {
   native_screenshot?: boolean
 }
 
+/** The application that produced an event (an IDE, a browser extension, the desktop app...), as registered with Pieces OS; `id` is its device-level id. */
 export interface Application {
   schema?: EmbeddedModelSchema
   id: string
@@ -92,13 +105,17 @@ export interface Application {
  * windows carry typed bodies; references to models with large graphs of their own carry a
  * ReferenceBody, and the collections inside any body stop at ids (FlattenedReferences).
  */
+/** Whether an anchor is a `FILE` or a `DIRECTORY` (`AnchorTypeEnum`). */
 export type AnchorType = OpenEnum<'UNKNOWN' | 'FILE' | 'DIRECTORY'>
+/** The category of a tag (`TagCategoryEnum`), such as a `HANDLE` or an `EMAIL`. */
 export type TagCategory = OpenEnum<'UNKNOWN' | 'HANDLE' | 'EMAIL'>
+/** The broad kind of some content (`ClassificationGenericEnum`); `EXTERNAL_RESOURCE_REFERENCE` is a URL, URI or path. */
 export type ClassificationGeneric = OpenEnum<
   'UNKNOWN' | 'CODE' | 'TEXT' | 'IMAGE' | 'VIDEO' | 'EXTERNAL_RESOURCE_REFERENCE' | 'FILE'
 >
 /** A file extension such as `ts` or `py` (the official enum lists about 500 of them). */
 export type ClassificationSpecific = OpenEnum<'UNKNOWN' | 'ts' | 'js' | 'py' | 'md' | 'json' | 'html' | 'css' | 'txt'>
+/** How content is rendered, when it is more than plain text (`ClassificationRenderingEnum`). */
 export type ClassificationRendering = OpenEnum<
   'UNKNOWN' | 'HTML' | 'TWENTY_FOUR_BIT_ANSI_ESCAPED_SEQUENCES' | 'HIGHLIGHT_JS_HTML'
 >
@@ -158,10 +175,13 @@ export interface TransferableString {
   schema?: EmbeddedModelSchema
   raw?: string
   base64?: string
+  /** `base64Url` in the official model. */
   base64_url?: string
+  /** `dataUrl` in the official model. */
   data_url?: string
 }
 
+/** What some content is: its `generic` kind, its `specific` type (a file extension) and, optionally, its `rendering`. */
 export interface Classification {
   schema?: EmbeddedModelSchema
   generic: ClassificationGeneric
@@ -169,8 +189,13 @@ export interface Classification {
   rendering?: ClassificationRendering
 }
 
+/** A list of classifications, such as the languages of a project module. */
 export type Classifications = ModelList<Classification>
 
+/**
+ * A span of time: `from` and `to` for a range, only `to` for anything before, only `from` for
+ * anything after. On a tab or a module it is how long the user has been on it.
+ */
 export interface AnonymousTemporalRange {
   schema?: EmbeddedModelSchema
   from?: GroupedTimestamp
@@ -193,6 +218,7 @@ export interface SeededAnchor {
   persons?: FlattenedPersons
 }
 
+/** A website by `url` and `name`, optionally tied to an asset, a conversation or a person by id; in a browser tab, the page it shows. */
 export interface SeededWebsite {
   schema?: EmbeddedModelSchema
   asset?: string
@@ -203,6 +229,7 @@ export interface SeededWebsite {
   person?: string
 }
 
+/** A tab open in an IDE: its file (`anchor`), language (`classification`), optionally its content (`value`), how long it was open (`range`), and whether it is the active one (`current`). */
 export interface IDETab {
   schema?: EmbeddedModelSchema
   value?: TransferableString
@@ -215,8 +242,10 @@ export interface IDETab {
   lsp?: UnmodelledObject
 }
 
+/** The tabs of an IDE. */
 export type IDETabs = ModelList<IDETab>
 
+/** A repository or module open in an IDE: its folder (`anchor`), how long the user has worked on it (`range`) and its languages (`classifications`). */
 export interface ProjectModule {
   schema?: EmbeddedModelSchema
   anchor: SeededAnchor
@@ -225,14 +254,17 @@ export interface ProjectModule {
   classifications?: Classifications
 }
 
+/** The repositories or modules open in an IDE. */
 export type ProjectModules = ModelList<ProjectModule>
 
+/** Text or code selected, copied or pasted in a browser, with its classification. */
 export interface BrowserSelection {
   schema?: EmbeddedModelSchema
   classification: Classification
   value: TransferableString
 }
 
+/** A browser tab's content in one form (`html`, `md` or `text`; Pieces OS prefers `md`), or a code block (`snippet`) or `selection` from it. */
 export interface BrowserTabValue {
   schema?: EmbeddedModelSchema
   html?: TransferableString
@@ -242,8 +274,10 @@ export interface BrowserTabValue {
   selection?: BrowserSelection
 }
 
+/** The content forms of one browser tab. */
 export type BrowserTabValues = ModelList<BrowserTabValue>
 
+/** A browser tab: its content (`values`), its page (`website`, or `anchor` for a local file), how long it was open (`range`), and whether it is the active one (`current`). */
 export interface BrowserTab {
   schema?: EmbeddedModelSchema
   values?: BrowserTabValues
@@ -254,8 +288,10 @@ export interface BrowserTab {
   contributors?: UnmodelledObject
 }
 
+/** The tabs of a browser. */
 export type BrowserTabs = ModelList<BrowserTab>
 
+/** An event's IDE context (`context.ide`): the open `tabs`, the open repositories or `modules`, and the workspace `name`. */
 export interface WorkstreamEventTriggerContextIDE {
   schema?: EmbeddedModelSchema
   tabs?: IDETabs
@@ -263,6 +299,7 @@ export interface WorkstreamEventTriggerContextIDE {
   name?: string
 }
 
+/** An event's browser context (`context.browser`): the open `tabs`. */
 export interface WorkstreamEventTriggerContextBrowser {
   schema?: EmbeddedModelSchema
   tabs?: BrowserTabs
@@ -297,10 +334,16 @@ export interface WorkstreamEventContext {
   schema?: EmbeddedModelSchema
   ide?: WorkstreamEventTriggerContextIDE
   browser?: WorkstreamEventTriggerContextBrowser
+  /** `nativeOcr` in the official model. */
   native_ocr?: NativeOCR
   accessibility?: NativeAccessibility
 }
 
+/**
+ * A tag in Pieces OS, its references to other models stopped at ids. The wire keys
+ * `workstream_events` and `source_windows` are `workstreamEvents` and `sourceWindows` in the
+ * official model.
+ */
 export interface FlattenedTag {
   schema?: EmbeddedModelSchema
   id: string
@@ -316,15 +359,22 @@ export interface FlattenedTag {
   persons?: FlattenedReferences
   score?: Score
   summaries?: FlattenedReferences
+  /** `workstreamEvents` in the official model. */
   workstream_events?: FlattenedReferences
   messages?: FlattenedReferences
   annotations?: FlattenedReferences
   tagsVector?: number[]
+  /** `sourceWindows` in the official model. */
   source_windows?: FlattenedReferences
   websites?: FlattenedReferences
   anchors?: FlattenedReferences
 }
 
+/**
+ * A website Pieces OS knows, its references to other models stopped at ids. The wire keys
+ * `workstream_events` and `source_windows` are `workstreamEvents` and `sourceWindows` in the
+ * official model.
+ */
 export interface FlattenedWebsite {
   schema?: EmbeddedModelSchema
   id: string
@@ -342,8 +392,10 @@ export interface FlattenedWebsite {
   summaries?: FlattenedReferences
   messages?: FlattenedReferences
   annotations?: FlattenedReferences
+  /** `workstreamEvents` in the official model. */
   workstream_events?: FlattenedReferences
   sources?: FlattenedReferences
+  /** `sourceWindows` in the official model. */
   source_windows?: FlattenedReferences
   tags?: FlattenedReferences
 }
@@ -356,29 +408,48 @@ export interface FlattenedWorkstreamPatternEngineSourceWindow {
   created: GroupedTimestamp
   updated: GroupedTimestamp
   score?: Score
+  /** `workstreamEvents` in the official model. */
   workstream_events?: FlattenedReferences
   websites?: FlattenedReferences
   tags?: FlattenedReferences
 }
 
+/** A reference to a tag; `reference` holds the tag when the server includes it. */
 export type ReferencedTag = Referenced<FlattenedTag>
+/** A reference to a website; `reference` holds the website when the server includes it. */
 export type ReferencedWebsite = Referenced<FlattenedWebsite>
+/** A reference to a source window; `reference` holds the window when the server includes it. */
 export type ReferencedWorkstreamPatternEngineSourceWindow = Referenced<FlattenedWorkstreamPatternEngineSourceWindow>
+/** A reference to a workstream summary. Its body is only checked for `id`. */
 export type ReferencedWorkstreamSummary = Referenced
+/** A reference to a source that Pieces OS identified events from. Its body is only checked for `id`. */
 export type ReferencedIdentifiedWorkstreamPatternEngineSource = Referenced
+/** A reference to a conversation message. Its body is only checked for `id`. */
 export type ReferencedConversationMessage = Referenced
+/** A reference to an annotation. Its body is only checked for `id`. */
 export type ReferencedAnnotation = Referenced
+/** A reference to an anchor (a file or directory). Its body is only checked for `id`. */
 export type ReferencedAnchor = Referenced
+/** A reference to a person. Its body is only checked for `id`. */
 export type ReferencedPerson = Referenced
 
+/** A model's tags, as references. */
 export type FlattenedTags = FlattenedCollection<ReferencedTag>
+/** A model's websites, as references. */
 export type FlattenedWebsites = FlattenedCollection<ReferencedWebsite>
+/** A model's source windows, as references. */
 export type FlattenedWorkstreamPatternEngineSourceWindows = FlattenedCollection<ReferencedWorkstreamPatternEngineSourceWindow>
+/** A model's workstream summaries, as references. */
 export type FlattenedWorkstreamSummaries = FlattenedCollection<ReferencedWorkstreamSummary>
+/** A model's identified sources, as references. */
 export type FlattenedIdentifiedWorkstreamPatternEngineSources = FlattenedCollection<ReferencedIdentifiedWorkstreamPatternEngineSource>
+/** A model's conversation messages, as references. */
 export type FlattenedConversationMessages = FlattenedCollection<ReferencedConversationMessage>
+/** A model's annotations, as references. */
 export type FlattenedAnnotations = FlattenedCollection<ReferencedAnnotation>
+/** A model's anchors (files and directories), as references. */
 export type FlattenedAnchors = FlattenedCollection<ReferencedAnchor>
+/** A model's persons, as references. */
 export type FlattenedPersons = FlattenedCollection<ReferencedPerson>
 
 /** One workstream event, as the server sends it. */
@@ -403,6 +474,7 @@ export interface WorkstreamEvent {
   annotations?: FlattenedAnnotations
   anchors?: FlattenedAnchors
   websites?: FlattenedWebsites
+  /** `sourceWindows` in the official model. */
   source_windows?: FlattenedWorkstreamPatternEngineSourceWindows
   persons?: FlattenedPersons
 }
@@ -415,6 +487,7 @@ export interface SeededWorkstreamEvent {
   trigger: WorkstreamEventTrigger
   context?: WorkstreamEventContext
   summary?: ReferencedWorkstreamSummary
+  /** `internalIdentifier` in the official model. The created event takes this id. */
   internal_identifier?: string
   readable?: string
   workstreamEventsVector?: number[]

@@ -6,8 +6,11 @@ export type MutationState = 'queued' | 'sending' | 'waiting' | 'dead'
 
 /** The last failure of a mutation, as plain data (it is persisted and broadcast). */
 export interface MutationError {
+  /** The `kind` of the WorkstreamSyncError it came from. */
   readonly kind: WorkstreamSyncErrorKind
+  /** The error's message. */
   readonly message: string
+  /** The HTTP status, when the server answered. */
   readonly status?: number
 }
 
@@ -15,12 +18,15 @@ export interface MutationError {
 export interface PendingMutation {
   /** The mutation's own id; pass it to `retryMutation` and `discardMutation`. */
   readonly id: string
+  /** Whether it creates or deletes an event. */
   readonly kind: 'create' | 'delete'
   /** The event it concerns. For a create, the client id until the server names another. */
   readonly eventId: string
+  /** Where it is in the queue; see {@link MutationState}. */
   readonly state: MutationState
   /** Sends tried so far. */
   readonly attempts: number
+  /** Why the last send failed; absent until one has. */
   readonly lastError?: MutationError
   /** When it was queued (ms since the epoch, from the store's clock). */
   readonly queuedAt: number

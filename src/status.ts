@@ -7,7 +7,9 @@ import type { WorkstreamSyncError } from './errors'
  */
 export type SyncPhase = 'hydrating' | 'idle' | 'syncing' | 'synced' | 'offline' | 'error' | 'disposed'
 
+/** A snapshot of how the store's sync is going, as `status$` emits it. A new object only when a field changed. */
 export interface SyncStatus {
+  /** Where the store is; see {@link SyncPhase}. */
   readonly phase: SyncPhase
   /** When a snapshot was last applied (ms since the epoch), also from the cache. */
   readonly lastSyncedAt: number | undefined
@@ -19,6 +21,7 @@ export interface SyncStatus {
   readonly error: WorkstreamSyncError | undefined
   /** Whether this store polls and sends (the leader of its tabs). */
   readonly isLeader: boolean
+  /** Whether the network is up, as the store's `online` source says (default: `navigator.onLine`; always true in Node). */
   readonly online: boolean
 }
 

@@ -15,8 +15,11 @@ export interface View {
 
 /** What one applied change did to the view. `removed` holds the events' last versions. */
 export interface EventChanges {
+  /** Events now in the view that were not before. */
   readonly added: readonly WorkstreamEvent[]
+  /** Events still in the view that changed (a new object), in their new versions. */
   readonly updated: readonly WorkstreamEvent[]
+  /** Events no longer in the view, in their last versions. */
   readonly removed: readonly WorkstreamEvent[]
 }
 

@@ -9,13 +9,17 @@ import type { EventChanges } from './view'
 export interface WorkstreamStore {
   /** The view, newest `created` first. Gives the current value at once; emits only on change. Subscribing starts polling. */
   readonly events$: Observable<readonly WorkstreamEvent[]>
+  /** The current value of `events$`: the view, newest `created` first. */
   readonly events: readonly WorkstreamEvent[]
+  /** The sync status; gives the current value at once and emits only on change. Subscribing does not start polling. */
   readonly status$: Observable<SyncStatus>
+  /** The current value of `status$`. */
   readonly status: SyncStatus
   /** What each applied change did: events added, updated, and removed (their last versions). */
   readonly changes$: Observable<EventChanges>
   /** Mutations not yet confirmed, in queue order, dead letters included. */
   readonly outbox$: Observable<readonly PendingMutation[]>
+  /** The current value of `outbox$`. */
   readonly outbox: readonly PendingMutation[]
   /** Every failure: snapshots, mutations, storage, bad server data. The store goes on. */
   readonly errors$: Observable<WorkstreamSyncError>
@@ -23,13 +27,20 @@ export interface WorkstreamStore {
   readonly ready: Promise<void>
   /** One event, or undefined; emits when that event changes. Subscribing starts polling. */
   event$(id: string): Observable<WorkstreamEvent | undefined>
+  /** The event with this id in the view now, or undefined. Does not start polling. */
   get(id: string): WorkstreamEvent | undefined
   /** Begins polling. Subscribing to `events$` or `event$` does this too. */
   start(): void
+  /** Stops polling; queued mutations still go out. `start()` or a new subscriber polls again. */
   stop(): void
   /** Fetches and applies a snapshot now (joining one in flight). Rejects with the error. */
   refresh(): Promise<void>
-  /** Shows the event at once and queues it. `confirmed` resolves with the server's event (its id may differ). */
+  /**
+   * Shows the event at once and queues it. `confirmed` resolves with the server's event (its id may differ).
+   *
+   * @returns `event`: the optimistic event, already in `events$`, under the client id.
+   *   `confirmed`: resolves with the server's event; rejects when the create is refused, discarded or cancelled.
+   */
   create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> }
   /** Hides the event at once and queues the delete; resolves when the server confirmed it. */
   delete(id: string): Promise<void>

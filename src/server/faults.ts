@@ -12,14 +12,15 @@ const FAULT_TARGETS: readonly FaultTarget[] = ['snapshot', 'create', 'delete', '
  * A scripted misbehaviour for one request.
  *
  * - `latency`: wait `ms`, then handle the request (combines with one other fault).
- * - `status`: answer with `status` (and `body`, default a JSON error), change nothing.
+ * - `status`: answer with `status` (and `body` as text/plain, default a JSON error), change nothing.
  * - `drop-before-commit`: destroy the socket without changing anything.
  * - `drop-after-commit`: apply the change, then destroy the socket (the response is lost).
  * - `malformed`: answer 200 with a JSON content type and a body that is not JSON, change nothing.
  * - `truncated`: apply the change, then answer with the first half of the real body. Content-Length
  *   matches the half, so the client reads invalid JSON rather than seeing a network error.
  *   A delete has no body to cut, so it answers normally.
- * - `body`: any raw response (status default 200, content type default JSON), change nothing.
+ * - `body`: any raw response (`status` default 200, `contentType` default `application/json; charset=utf-8`),
+ *   change nothing.
  * - `trickle`: apply the change, then send the real body `chunkBytes` at a time every `intervalMs`.
  */
 export type Fault =
@@ -35,6 +36,7 @@ export type Fault =
 export type LatencyFault = Extract<Fault, { type: 'latency' }>
 export type ResponseFault = Exclude<Fault, LatencyFault>
 
+/** Options of `FaultController.add`. */
 export interface AddFaultOptions {
   /** How many requests the fault applies to. Default 1; `Infinity` keeps it until cleared. */
   times?: number
@@ -47,6 +49,11 @@ export interface AddFaultOptions {
  * Requests refused before they reach a route (404, 405, CORS, 413) consume nothing.
  */
 export interface FaultController {
+  /**
+   * Queues `fault` for the next requests to `target` (`'*'`: any route), once by default
+   * (`options.times`). Throws an `invalid-input` WorkstreamSyncError for an unknown target, a
+   * bad `times` or an invalid fault.
+   */
   add(target: FaultTarget, fault: Fault, options?: AddFaultOptions): void
   /** Removes the faults added for `target` (only the `'*'` ones for `'*'`), or all of them. */
   clear(target?: FaultTarget): void

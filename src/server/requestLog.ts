@@ -3,10 +3,13 @@ import type { Route } from './faults'
 
 /** One request the server saw, as it arrived. */
 export interface RecordedRequest {
+  /** The HTTP method, such as `GET`, `POST` or `OPTIONS`. */
   readonly method: string
   /** The raw path, still percent-encoded. */
   readonly path: string
+  /** The query parameters, decoded; for a repeated name, the last value. */
   readonly query: Readonly<Record<string, string>>
+  /** A copy of the request headers, names in lower case as Node gives them. */
   readonly headers: Readonly<IncomingHttpHeaders>
   /** The endpoint it called; undefined for preflights and for requests that matched none. */
   readonly route?: Route
@@ -18,6 +21,7 @@ export interface RequestLog {
   count(route?: Route): number
   /** The most recent requests, oldest first (the last 1000 by default). */
   readonly log: readonly RecordedRequest[]
+  /** Sets every count to zero and empties the log. */
   reset(): void
 }
 

@@ -18,7 +18,9 @@ import type {
  * escaped quotes, backslashes and braces, which any code slicing raw JSON bodies must survive.
  */
 
+/** Options of {@link generateSampleEvents}. Only `count` is required. */
 export interface SampleEventsOptions {
+  /** How many events to make: an integer, 0 or more (no default). */
   count: number
   /** Default 1: the same seed always gives the same events. */
   seed?: number
@@ -174,7 +176,7 @@ export function generateSampleEvents(options: SampleEventsOptions): WorkstreamEv
   return events
 }
 
-/** A valid seed, as an app would send to `POST /workstream_events/create`. `index` picks the sample content. */
+/** A valid seed, as an app would send to `POST /workstream_events/create`. `index` (default 0) picks the sample content. */
 export function generateSampleSeed(random: () => number, index = 0): SeededWorkstreamEvent {
   const app = APPS[Math.floor(random() * APPS.length)] as AppProfile
   const now = DEFAULT_NOW

@@ -6,12 +6,15 @@ import { startWorkstreamServer } from './workstreamServer'
 
 /** What a CLI command reads and writes, injected so that commands run in tests without a process. */
 export interface CommandIo {
+  /** Writes `text` as it is (it carries its own newlines) to standard output. */
   stdout(text: string): void
+  /** Writes `text` as it is to standard error: errors and warnings. */
   stderr(text: string): void
   /** Aborts when the command should stop: SIGINT or SIGTERM in the CLI. */
   signal: AbortSignal
 }
 
+/** The help text of `workstream-sync serve`, with its options and their defaults. */
 export const SERVE_USAGE = `Usage: workstream-sync serve [options]
 
 Starts a Pieces-compatible WorkstreamEvents server (GET /workstream_events,

@@ -12,6 +12,7 @@ import { createFaultController, type FaultController } from './faults'
 import { createRequestHandler } from './requestHandler'
 import { createRequestLog, type RequestLog } from './requestLog'
 
+/** Options of {@link startWorkstreamServer}. Every one is optional; the defaults give an empty, in-memory server on a free loopback port. */
 export interface WorkstreamServerOptions {
   /** Default 0: a free port. */
   port?: number
@@ -50,6 +51,7 @@ export interface WorkstreamServerOptions {
 export interface WorkstreamServer {
   /** The base URL, for example `http://127.0.0.1:53211`. */
   readonly url: string
+  /** The port it listens on: the one asked for, or the free one it picked for the default `port: 0`. */
   readonly port: number
   /** Scripted faults: latency, statuses, dropped connections, malformed or slow bodies. */
   readonly faults: FaultController
