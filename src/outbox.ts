@@ -41,9 +41,14 @@ export function needsSnapshot(records: readonly MutationRecord[], now: number): 
   return records.some((r) => r.ambiguous !== undefined && r.ambiguous.notBefore <= now)
 }
 
-/** True while something is left to send or to resolve (dead letters aside). */
+/** True while something is left to send or to resolve (dead letters aside, and what waits behind one of its event). */
 export function hasWork(records: readonly MutationRecord[]): boolean {
-  return records.some((r) => r.state !== 'confirmed' && r.state !== 'dead')
+  const dead = new Set<string>()
+  for (const r of records) {
+    if (r.state === 'dead') dead.add(r.eventId)
+    else if (r.state !== 'confirmed' && !dead.has(r.eventId)) return true
+  }
+  return false
 }
 
 export interface FailureDecision {

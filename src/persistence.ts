@@ -1,3 +1,4 @@
+import { globalTimers, type Timers } from './environment'
 import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord } from './mutation'
@@ -7,6 +8,13 @@ import type { ServerSnapshot } from './view'
 
 /** The cache's format. A cache of another format is discarded (there is no migration yet). */
 export const CACHE_FORMAT = 1
+
+/**
+ * How long the cache may take to open and load before the store goes on in memory: an IndexedDB
+ * open queued behind another connection's blocked upgrade never ends, and hydration must. Generous,
+ * so that a large cache on a slow disk still loads.
+ */
+export const LOAD_TIMEOUT_MS = 10_000
 
 const META_KEY = 'meta'
 const EVENT_PREFIX = 'e:'
@@ -31,6 +39,8 @@ export interface PersistenceOptions {
   namespace: string
   /** Reports storage failures and discarded caches; sync goes on either way. */
   onError: (error: WorkstreamSyncError) => void
+  /** For the load deadline. Default: the global timers. */
+  timers?: Timers
 }
 
 /**
@@ -64,7 +74,7 @@ export class Persistence {
   async load(): Promise<PersistedData> {
     let stored: Array<[string, unknown]>
     try {
-      stored = await this.#area.entries()
+      stored = await this.#withinLoadDeadline(this.#area.entries())
     } catch (error) {
       this.#fallBack(error, 'read')
       return { events: undefined, records: [], lastSyncedAt: undefined }
@@ -95,7 +105,7 @@ export class Persistence {
       for (const key of bad) this.#pending.set(key, DELETE)
       this.#schedule()
     }
-    records.sort((a, b) => a.queuedAt - b.queuedAt)
+    sortInQueueOrder(records)
     this.#savedEvents = new Map(events.map((e) => [e.id, e]))
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
@@ -175,6 +185,17 @@ export class Persistence {
     this.#area.close()
   }
 
+  #withinLoadDeadline<T>(reading: Promise<T>): Promise<T> {
+    const timers = this.#options.timers ?? globalTimers
+    let handle: unknown
+    const deadline = new Promise<never>((_, reject) => {
+      handle = timers.setTimeout(() => reject(new WorkstreamSyncError('storage', `The cache did not open within ${LOAD_TIMEOUT_MS} ms (is another connection holding an IndexedDB upgrade?).`)), LOAD_TIMEOUT_MS)
+    })
+    // A read that ends after the deadline is ignored, its failure too.
+    reading.catch(() => {})
+    return Promise.race([reading, deadline]).finally(() => timers.clearTimeout(handle))
+  }
+
   #writeMeta(lastSyncedAt: number | undefined): void {
     const meta: Meta = { format: CACHE_FORMAT, namespace: this.#options.namespace, ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}) }
     this.#pending.set(META_KEY, meta)
@@ -227,6 +248,18 @@ export class Persistence {
     const cause = error instanceof WorkstreamSyncError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on. Cause: ${cause}`, { cause: error }))
   }
+}
+
+/**
+ * Storage keeps no order, and one millisecond (or a clock set back) can hold a create and the
+ * delete of its event: whatever the clock says, the create must go out first.
+ */
+function sortInQueueOrder(records: MutationRecord[]): void {
+  const createdAt = new Map<string, number>()
+  for (const r of records) if (r.kind === 'create') createdAt.set(r.eventId, r.queuedAt)
+  const at = (r: MutationRecord): number => (r.kind === 'create' ? r.queuedAt : Math.max(r.queuedAt, createdAt.get(r.eventId) ?? -Infinity))
+  const rank = (r: MutationRecord): number => (r.kind === 'create' ? 0 : 1)
+  records.sort((a, b) => at(a) - at(b) || rank(a) - rank(b))
 }
 
 function readEvent(id: string, value: unknown): WorkstreamEvent | undefined {

@@ -1,6 +1,6 @@
 import type { WorkstreamClient } from './client'
 import { jsonEqual } from './equal'
-import type { WorkstreamSyncError } from './errors'
+import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import { decodeSnapshot, type DecodedSnapshot } from './snapshotDecoder'
 import { checkWorkstreamEvent } from './validate'
@@ -35,20 +35,26 @@ export class SnapshotSource {
     const options = this.#transferables !== undefined ? { transferables: this.#transferables } : {}
     if (this.#client.snapshotBody) {
       const body = await this.#client.snapshotBody(options)
-      const decoded = decodeSnapshot(body, this.#last, { validate: checkWorkstreamEvent, lastGood: known })
+      const decoded = decodeSnapshot(body, this.#last, { validate: checkEvent, lastGood: known })
       this.#last = decoded
       return { snapshot: decoded, quarantined: decoded.quarantined, path: decoded.path, rawText: (id) => decoded.rawText(id) }
     }
     // A custom client without raw bodies: a deep-equal diff keeps identity instead.
     const envelope = await this.#client.snapshot(options)
-    const events = envelope.iterable.map((event) => {
+    const quarantined: WorkstreamSyncError[] = []
+    const events = envelope.iterable.flatMap((event, i) => {
       const current = known(event.id)
-      return current !== undefined && jsonEqual(current, event) ? current : event
+      const problem = tooDeep(event, `iterable[${i}]`)
+      if (problem !== undefined) {
+        quarantined.push(new WorkstreamSyncError('validation', `${problem}. Event ${JSON.stringify(event.id)} is quarantined.`, { path: `iterable[${i}]`, eventId: event.id }))
+        return current === undefined ? [] : [current]
+      }
+      return [current !== undefined && jsonEqual(current, event) ? current : event]
     })
     const previous = this.#lastParsed
     const snapshot = previous && previous.events.length === events.length && events.every((e, i) => e === previous.events[i]) ? previous : snapshotOf(events)
     this.#lastParsed = snapshot
-    return { snapshot, quarantined: [], path: 'parsed', rawText: undefined }
+    return { snapshot, quarantined, path: 'parsed', rawText: undefined }
   }
 
   /** Forgets the last body (after clear()), so that the next snapshot is applied in full. */
@@ -56,4 +62,35 @@ export class SnapshotSource {
     this.#last = undefined
     this.#lastParsed = undefined
   }
+}
+
+/**
+ * Deeper than this, an event is refused (quarantined): JSON.parse reads any depth, but deep
+ * equality, JSON.stringify and structuredClone overflow the stack long before a hostile body ends.
+ */
+const MAX_EVENT_DEPTH = 100
+
+function checkEvent(value: unknown, path: string): string | undefined {
+  return checkWorkstreamEvent(value, path) ?? tooDeep(value, path)
+}
+
+function tooDeep(value: unknown, path: string): string | undefined {
+  return typeof value === 'object' && value !== null && nestsDeeperThan(value, MAX_EVENT_DEPTH) ? `${path}: nests deeper than ${MAX_EVENT_DEPTH} levels, which no WorkstreamEvent does` : undefined
+}
+
+/** Recurses at most `limit` levels, whatever the depth of `value`; leaves cost no call (this runs on every parsed event). */
+function nestsDeeperThan(value: object, limit: number): boolean {
+  if (limit === 0) return true
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      if (typeof item === 'object' && item !== null && nestsDeeperThan(item, limit - 1)) return true
+    }
+    return false
+  }
+  for (const key in value) {
+    const item: unknown = (value as Record<string, unknown>)[key]
+    if (typeof item === 'object' && item !== null && nestsDeeperThan(item, limit - 1)) return true
+  }
+  return false
 }

@@ -134,7 +134,9 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
       if (seq <= (record.confirmedSeq ?? 0)) keep(record)
       continue
     }
-    if (record.kind === 'create' && record.ambiguous && seq > record.ambiguous.sinceSeq) {
+    // Finding the event proves the create landed, in any snapshot requested after it was queued;
+    // only saying "not there" needs one requested after the failure and its grace period.
+    if (record.kind === 'create' && record.ambiguous && seq > record.queuedSeq) {
       const found = snapshot.byId.get(record.eventId) ?? findByFingerprint(record, snapshot, claimed)
       if (found) {
         claimed.add(found.id)
@@ -142,7 +144,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
         settled.push(resolved(record, found))
         continue
       }
-      if (action.requestedAt >= record.ambiguous.notBefore) {
+      if (seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
         const cancelled = state.records.some((r) => r.kind === 'delete' && r.eventId === record.eventId && r.state !== 'confirmed')
         if (cancelled) {
           settled.push(rejected(record, ABORTED_BY_DELETE))

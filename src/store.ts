@@ -69,7 +69,7 @@ class Store implements WorkstreamStore {
     this.#o = options
     this.#id = options.generateId()
     this.#tabs = options.tabs(options.namespace)
-    this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e) })
+    this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e), timers: options.timers })
     this.#snapshots = new SnapshotSource(options.client, options.transferables)
     this.#poller = createPoller({
       intervalMs: options.pollIntervalMs,
@@ -151,15 +151,16 @@ class Store implements WorkstreamStore {
   }
 
   refresh(): Promise<void> {
-    if (this.#disposed) return Promise.reject(disposedError('refresh()'))
+    // Like every promise the store returns, these never turn into unhandled rejections when ignored.
+    if (this.#disposed) return handled(Promise.reject(disposedError('refresh()')))
     // A follower fetches for itself when asked, then takes the leader's whole state again.
-    if (!this.#tabs.isLeader) return this.#poller.refresh().finally(() => this.#tabSync.hello())
+    if (!this.#tabs.isLeader) return handled(this.#poller.refresh().finally(() => this.#tabSync.hello()))
     return this.#poller.refresh()
   }
 
   create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> } {
     if (this.#disposed) throw disposedError('create()')
-    const valid = parseSeededWorkstreamEvent(seed)
+    const valid = plainSeed(seed)
     const eventId = valid.internal_identifier ?? this.#o.generateId()
     if (this.#view.byId.has(eventId) || this.#state.records.some((r) => r.eventId === eventId)) {
       throw new WorkstreamSyncError('invalid-input', `An event with id ${JSON.stringify(eventId)} already exists; internal_identifier must be unique.`, { eventId })
@@ -173,9 +174,12 @@ class Store implements WorkstreamStore {
   }
 
   delete(id: string): Promise<void> {
-    if (this.#disposed) return Promise.reject(disposedError('delete()'))
+    if (this.#disposed) return handled(Promise.reject(disposedError('delete()')))
     if (!isValidId(id)) {
       return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete() needs a non-empty string id, got ${id === '' ? 'an empty string' : typeof id}.`)))
+    }
+    if (id === '.' || id === '..') {
+      return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete(${JSON.stringify(id)}): no URL path can address that id, so it cannot be deleted.`, { eventId: id })))
     }
     // A second delete of the same event is the same mutation.
     const existing = this.#state.records.find((r) => r.kind === 'delete' && r.eventId === id && r.state !== 'confirmed')
@@ -188,9 +192,10 @@ class Store implements WorkstreamStore {
   }
 
   flush(): Promise<void> {
-    if (this.#disposed) return Promise.reject(disposedError('flush()'))
+    if (this.#disposed) return handled(Promise.reject(disposedError('flush()')))
     this.#sender.kick()
-    const drained = firstValueFrom(this.#state$.pipe(filter((s) => !hasWork(s.records))))
+    // Until the cache is read, the outbox it holds is unknown.
+    const drained = this.ready.then(() => firstValueFrom(this.#state$.pipe(filter((s) => !hasWork(s.records)))))
     return handled(drained.then(() => undefined, () => Promise.reject(disposedError('flush()'))))
   }
 
@@ -206,11 +211,11 @@ class Store implements WorkstreamStore {
     else this.#tabSync.command('discard', mutationId)
   }
 
-  async clear(): Promise<void> {
-    if (this.#disposed) throw disposedError('clear()')
+  clear(): Promise<void> {
+    if (this.#disposed) return handled(Promise.reject(disposedError('clear()')))
     this.#dispatch({ type: 'cleared' })
     this.#snapshots.reset()
-    await this.#persistence.clear()
+    return this.#persistence.clear()
   }
 
   async dispose(): Promise<void> {
@@ -370,7 +375,7 @@ class Store implements WorkstreamStore {
   }
 
   #report(error: WorkstreamSyncError): void {
-    this.#o.logger.warn(error.message)
+    this.#o.logger.warn(this.#o.logger.includeContent ? error.message : withoutContent(error))
     if (!this.#errors.closed) this.#errors.next(error)
   }
 
@@ -393,4 +398,29 @@ class Store implements WorkstreamStore {
     const status = this.#computeStatus()
     if (!this.#status.closed && !sameStatus(status, this.#status.value)) this.#status.next(status)
   }
+}
+
+/**
+ * The caller's seed, validated, as a copy of the JSON it will be sent as: the queued create must
+ * not change when the caller changes the object afterwards, and what cannot be sent as JSON (a
+ * cycle, a BigInt, a getter that throws) is refused now rather than failing every send.
+ */
+function plainSeed(seed: SeededWorkstreamEvent): SeededWorkstreamEvent {
+  try {
+    parseSeededWorkstreamEvent(seed)
+    return parseSeededWorkstreamEvent(JSON.parse(JSON.stringify(seed)))
+  } catch (error) {
+    if (error instanceof WorkstreamSyncError) throw error
+    throw new WorkstreamSyncError('invalid-input', `The seed cannot be sent as JSON (${error instanceof Error ? error.message : String(error)}); pass plain JSON data.`, { cause: error })
+  }
+}
+
+/**
+ * A log line for an error whose message may quote the server's bodies or an event's fields
+ * (validation and HTTP errors do, to help debugging): its kind, status, path and ids only.
+ */
+function withoutContent(error: WorkstreamSyncError): string {
+  if (error.kind !== 'validation' && error.kind !== 'http' && error.kind !== 'invalid-input') return error.message
+  const where = [error.status !== undefined ? `status ${error.status}` : '', error.path ? `at ${error.path}` : '', error.eventId !== undefined ? `event ${JSON.stringify(error.eventId)}` : '', error.mutationId ? `mutation ${error.mutationId}` : '']
+  return `${error.kind} error (${where.filter(Boolean).join(', ') || 'no details'}); the message may quote event content, so it is on errors$ only (logger.includeContent logs it).`
 }
