@@ -64,6 +64,14 @@ function defaultStorage(): SyncStorage {
   return typeof indexedDB !== 'undefined' || typeof window !== 'undefined' ? indexedDbStorage() : memoryStorage()
 }
 
+/**
+ * The namespace of a store's cache and tabs: its base URL and application id, encoded as a
+ * pair so that no base URL and application id can spell another's.
+ */
+export function storeNamespace(baseUrl: string, applicationId?: string): string {
+  return JSON.stringify([baseUrl, applicationId ?? ''])
+}
+
 export type TabCoordinatorFactory = (namespace: string) => TabCoordinator
 
 export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoordinatorFactory): ResolvedStoreOptions {
@@ -74,7 +82,7 @@ export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoord
   const tabs = options.tabs
   return {
     client,
-    namespace: `${client.baseUrl ?? DEFAULT_BASE_URL}|${client.applicationId ?? ''}`,
+    namespace: storeNamespace(client.baseUrl ?? DEFAULT_BASE_URL, client.applicationId),
     storage: options.storage === false ? memoryStorage() : options.storage ?? defaultStorage(),
     pollIntervalMs,
     transferables: options.transferables,

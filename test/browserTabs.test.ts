@@ -7,6 +7,7 @@ import { fakeBroadcastHub, type FakeBroadcastHub } from './support/fakeBroadcast
 import { fakeLockManager, type FakeLockManager } from './support/fakeLockManager'
 import { makeStore, startServer, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
+import { storeNamespace } from '../src/storeOptions'
 
 const NAMESPACE = 'http://127.0.0.1:1|'
 const CHANNEL = `workstream-sync:${NAMESPACE}`
@@ -321,9 +322,9 @@ describe('stores coordinated by browserTabCoordinator', () => {
     const storage = memoryStorage()
     // Beats far apart: this test is about the messages, and must not wait on timers.
     const tabs = (namespace: string) => browserTabCoordinator(namespace, { locks, channel: hub.channel, heartbeatMs: 60_000 })
-    const leader = makeStore(server, { storage, tabs: tabs(`${server.url}|`) })
+    const leader = makeStore(server, { storage, tabs: tabs(storeNamespace(server.url)) })
     await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
-    const follower = makeStore(server, { storage, tabs: tabs(`${server.url}|`) })
+    const follower = makeStore(server, { storage, tabs: tabs(storeNamespace(server.url)) })
     await follower.ready
     await leader.refresh()
     await until(follower.events$, (events) => events.length === 1)

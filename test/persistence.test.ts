@@ -4,6 +4,7 @@ import { indexedDbStorage, memoryStorage, type SyncStorage } from '../src/storag
 import { CACHE_FORMAT } from '../src/persistence'
 import { makeStore, startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
+import { storeNamespace } from '../src/storeOptions'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
 
@@ -39,7 +40,7 @@ describe('persistence', () => {
     server.delete('b')
     await store.refresh()
     await store.dispose()
-    const area = storage.open(`${server.url}|`)
+    const area = storage.open(storeNamespace(server.url))
     const keys = (await area.entries()).map(([key]) => key).sort()
     expect(keys).toEqual(['e:a', 'meta'])
     area.close()
@@ -82,7 +83,7 @@ describe('persistence', () => {
   it('discards a cache of another format version with a warning', async () => {
     const server = await startServer({ events: initial })
     const storage = memoryStorage()
-    const namespace = `${server.url}|`
+    const namespace = storeNamespace(server.url)
     await storage.open(namespace).setMany([['meta', { format: CACHE_FORMAT + 1, namespace }], ['e:zzz', JSON.stringify(makeEvent('zzz'))]])
     const store = makeStore(server, { storage })
     await store.ready
@@ -94,7 +95,7 @@ describe('persistence', () => {
   it('drops corrupted or wrongly shaped entries and keeps the good ones', async () => {
     const server = await startServer({ events: initial })
     const storage = memoryStorage()
-    const namespace = `${server.url}|`
+    const namespace = storeNamespace(server.url)
     await storage.open(namespace).setMany([
       ['meta', { format: CACHE_FORMAT, namespace }],
       ['e:good', JSON.stringify(makeEvent('good'))],
@@ -119,6 +120,6 @@ describe('persistence', () => {
     await store.clear()
     await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
     expect(store.events).toEqual([])
-    expect(await storage.open(`${server.url}|`).entries()).toEqual([])
+    expect(await storage.open(storeNamespace(server.url)).entries()).toEqual([])
   })
 })

@@ -189,3 +189,23 @@ describe('security: logs', () => {
     for (const spy of spies) expect(spy).not.toHaveBeenCalled()
   })
 })
+
+describe('DNS rebinding', () => {
+  it('refuses a request whose Host header is not a loopback name, even without an Origin', async () => {
+    const server = await startServer({ events: [] })
+    {
+      const status = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: server.port, path: '/workstream_events', headers: { host } }, (res) => {
+            res.resume()
+            resolve(res.statusCode ?? 0)
+          })
+          req.on('error', reject)
+          req.end()
+        })
+      expect(await status('attacker.example:' + server.port)).toBe(403)
+      expect(await status('127.0.0.1:' + server.port)).toBe(200)
+      expect(await status('localhost:' + server.port)).toBe(200)
+    }
+  })
+})

@@ -6,6 +6,7 @@ import { indexedDbStorage } from '../src/storage'
 import type { StoreOptions } from '../src/storeOptions'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
+import { storeNamespace } from '../src/storeOptions'
 
 /*
  * Storage faults (DESIGN §3 rules 9 and 10): sync goes on, nothing queued is lost in the running
@@ -219,7 +220,7 @@ describe('storage faults when the store starts', () => {
   it('falls back to memory when the IndexedDB open is stuck behind another connection holding an upgrade (bug: the store stayed hydrating forever)', async () => {
     const server = await startServer({ events: initial })
     const idb = new IDBFactory()
-    const name = `${PREFIX}:${server.url}|`
+    const name = `${PREFIX}:${storeNamespace(server.url)}`
     const holder = await openRaw(idb, name, 1)
     const upgrade = idb.open(name, 2)
     await new Promise<void>((resolve) => (upgrade.onblocked = () => resolve()))
@@ -242,7 +243,7 @@ describe('cache contents', () => {
   it('discards entries of the wrong shape written into IndexedDB, keeps the good ones, reports them, and sends the good mutations', async () => {
     const server = await startServer({ events: initial })
     const idb = new IDBFactory()
-    const namespace = `${server.url}|`
+    const namespace = storeNamespace(server.url)
     const goodDelete = { id: 'm-good', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0 }
     await writeRaw(idb, namespace, [
       ['meta', { format: CACHE_FORMAT, namespace }],
@@ -275,7 +276,7 @@ describe('cache contents', () => {
   ])('discards a cache whose meta record is %s, reports it, and syncs', async (_name, meta) => {
     const server = await startServer({ events: initial })
     const idb = new IDBFactory()
-    const namespace = `${server.url}|`
+    const namespace = storeNamespace(server.url)
     await writeRaw(idb, namespace, [...(meta === undefined ? [] : [['meta', meta] as [string, unknown]]), ['e:zzz', JSON.stringify(makeEvent('zzz'))]])
     const store = makeStore(server, { storage: indexedDbStorage({ name: PREFIX, indexedDB: idb }) })
     await store.ready
@@ -292,7 +293,7 @@ describe('cache contents', () => {
   ])('discards a cache of %s with its outbox, reports it, and fills it again from the next snapshot', async (_name, format) => {
     const server = await startServer({ events: initial })
     const idb = new IDBFactory()
-    const namespace = `${server.url}|`
+    const namespace = storeNamespace(server.url)
     const storage = indexedDbStorage({ name: PREFIX, indexedDB: idb })
     const record = { id: 'm-old', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0 }
     await writeRaw(idb, namespace, [['meta', { format, namespace }], ['e:old', JSON.stringify(makeEvent('old'))], ['m:old', record]])

@@ -9,8 +9,20 @@ const LOOPBACK_ORIGIN = /^https?:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,
 export const ALLOWED_METHODS = 'GET, POST, OPTIONS'
 export const ALLOWED_HEADERS = 'Content-Type, X-Application-ID'
 
+/** `localhost`, `127.0.0.1` or `[::1]`, with or without a port. */
+const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i
+
 export function isLoopbackOrigin(origin: string): boolean {
   return LOOPBACK_ORIGIN.test(origin)
+}
+
+/**
+ * Whether a request's Host header may reach a server that listens on loopback. A page that
+ * rebinds its own DNS name to 127.0.0.1 sends same-origin requests with no Origin header but
+ * with its own name as Host: refusing foreign Host names closes that way in (DNS rebinding).
+ */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  return host === undefined || LOOPBACK_HOST.test(host)
 }
 
 /** Whether `origin` may call the server. The default allows loopback origins only. */

@@ -14,6 +14,8 @@ export interface RequestHandlerContext {
   drawFaults(route: Route): DrawnFaults
   record(request: RecordedRequest): void
   isAllowedOrigin(origin: string): boolean
+  /** Whether the Host header may be served (loopback names only when listening on loopback). */
+  isAllowedHost(host: string | undefined): boolean
   maxBodyBytes: number
   unknownDeleteStatus: 404 | 500
   /** Aborts when the server closes, ending latency waits and trickles. */
@@ -59,6 +61,10 @@ async function handle(context: RequestHandlerContext, request: IncomingMessage, 
   })
 
   const origin = request.headers.origin
+  if (!context.isAllowedHost(request.headers.host)) {
+    sendError(response, 403, `The host name ${request.headers.host} is not this server's; use http://127.0.0.1 or http://localhost.`, {})
+    return
+  }
   const allowed = origin === undefined || context.isAllowedOrigin(origin)
   const headers = corsHeaders(origin, allowed)
   if (!allowed) {

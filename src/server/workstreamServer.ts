@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { WorkstreamSyncError } from '../errors'
 import type { SeededWorkstreamEvent, WorkstreamEvent, WorkstreamEvents } from '../models'
 import { checkWorkstreamEvent } from '../validate'
-import { createOriginCheck, type AllowedOrigins } from './cors'
+import { createOriginCheck, isLoopbackHostHeader, type AllowedOrigins } from './cors'
 import { createDataFileWriter, readDataFile, type DataFileWriter } from './dataFile'
 import { createEventCommands } from './eventCommands'
 import { createEventRepository } from './eventRepository'
@@ -121,6 +121,8 @@ export async function startWorkstreamServer(options: WorkstreamServerOptions = {
       drawFaults: faults.draw,
       record: requestLog.record,
       isAllowedOrigin: createOriginCheck(options.allowedOrigins),
+      // Only a loopback listener is guarded by host name; one on a real interface has real names.
+      isAllowedHost: isLoopbackHost(host) ? isLoopbackHostHeader : () => true,
       maxBodyBytes,
       unknownDeleteStatus: options.unknownDeleteStatus ?? 404,
       closing: closing.signal,
@@ -204,6 +206,10 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port)
     })
   })
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
 /** A host a client can connect to: wildcard addresses become loopback, IPv6 gets brackets. */
