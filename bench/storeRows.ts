@@ -1,0 +1,252 @@
+import { IDBFactory } from 'fake-indexeddb'
+import { createWorkstreamStore, indexedDbStorage, type EventChanges, type SignalSource, type WorkstreamEvent, type WorkstreamStore } from '../src/index'
+import { generateSampleSeed, seededRandom } from '../src/server/index'
+import { countingStorage, discardingStorage } from './countingStorage'
+import type { SnapshotFixture } from './fixture'
+import { NOT_EMITTED, startStopwatch, type Checks, type Row, type RowSet, type Sample, type Stopwatch } from './harness'
+import { BENCH_BASE_URL, createHeldFetch, type InjectedFetch } from './injectedFetch'
+
+export interface StoreContext {
+  readonly fixture: SnapshotFixture
+  readonly injected: InjectedFetch
+  readonly checks: Checks
+}
+
+/** What a subscriber of one store saw. */
+interface Observed {
+  emissions: number
+  /** Laps the running stopwatch at each emission. */
+  watch: Stopwatch | undefined
+  emitted: Sample | undefined
+  last: readonly WorkstreamEvent[]
+  changes: EventChanges[]
+}
+
+/**
+ * This store's scenarios. One store, synced to the first body, serves the unchanged poll, the 2%
+ * change (and its way back, not timed) and create(); the cold start reads a fake IndexedDB that a
+ * store filled with the first body and disposed.
+ */
+export async function storeRows({ fixture, injected, checks }: StoreContext): Promise<RowSet> {
+  const { bodyA, bodyB, count, delta, idsA } = fixture
+  const online = switchable(true)
+  // The writes are counted, not kept: a copy of the cache in the heap would only slow every GC down.
+  const storage = countingStorage(discardingStorage())
+  const store = createWorkstreamStore({ baseUrl: BENCH_BASE_URL, fetch: injected.fetch, storage, pollIntervalMs: 0, tabs: false, online })
+  const seen: Observed = { emissions: 0, watch: undefined, emitted: undefined, last: [], changes: [] }
+  const subscriptions = [
+    store.events$.subscribe((events) => {
+      seen.emissions++
+      seen.emitted = seen.watch?.lap()
+      seen.last = events
+    }),
+    store.changes$.subscribe((changes) => seen.changes.push(changes)),
+  ]
+  // Subscribing started the first poll, which reads the fallback body (the first one): join it.
+  await store.refresh()
+  await storage.settled()
+  checks.expect(sameIds(store.events, idsA), `store: the first sync did not give the ${count} events of the first body`)
+
+  const idb = new IDBFactory()
+  const idbName = `bench-${count}`
+  await fillCache(injected, bodyA, idb, idbName)
+  const random = seededRandom(count)
+  let creates = 0
+  /** What the runs showed, printed under the table. */
+  const seenInRuns = { unchanged: 0, unchangedEmissions: 0, unchangedWrites: 0, change: '', cold: '', create: '' }
+
+  const reset = (): void => {
+    seen.emissions = 0
+    seen.watch = undefined
+    seen.emitted = undefined
+    seen.changes = []
+    storage.reset()
+  }
+
+  const rows: Row[] = [
+    {
+      key: 'store-unchanged',
+      label: 'this store `refresh()`, unchanged poll',
+      async measure(settle) {
+        reset()
+        injected.prepare(bodyA)
+        settle()
+        const stopwatch = startStopwatch()
+        await store.refresh()
+        const sample = stopwatch.lap()
+        await storage.settled()
+        checks.expect(seen.emissions === 0, `unchanged poll (${count}): events$ emitted ${seen.emissions} times, expected 0`)
+        checks.expect(seen.changes.length === 0, `unchanged poll (${count}): changes$ emitted ${seen.changes.length} times, expected 0`)
+        checks.expect(storage.writes === 0, `unchanged poll (${count}): ${storage.writes} storage writes (${storage.keysWritten.length} keys), expected 0`)
+        seenInRuns.unchanged++
+        seenInRuns.unchangedEmissions += seen.emissions + seen.changes.length
+        seenInRuns.unchangedWrites += storage.writes
+        return sample
+      },
+    },
+    {
+      key: 'store-2pct',
+      label: 'this store `refresh()`, 2% changed, to the `events$` emission',
+      async measure(settle) {
+        reset()
+        const before = new Map(store.events.map((e) => [e.id, e]))
+        injected.prepare(bodyB)
+        settle()
+        seen.watch = startStopwatch()
+        await store.refresh()
+        const sample = seen.emitted ?? NOT_EMITTED
+        await storage.settled()
+        const change = checkChange(`2% changed (${count})`, seen, storage.keysWritten, delta, checks)
+        const identity = checkIdentity(`2% changed (${count})`, store, before, fixture.idsB, delta, checks)
+        seenInRuns.change =
+          `2% changed: \`changes$\` reported +${change.added} ~${change.updated} −${change.removed} (the delta: +${delta.added.size} ~${delta.updated.size} −${delta.removed.size}); ` +
+          `${identity.kept} of ${identity.expected} unchanged events kept their identity; ${change.keys} storage keys written (${change.deltaKeys} changed events and the meta record); ${seen.emissions} \`events$\` emission`
+        // Back to the first body, untimed: the reverse change, so the next run starts from the same state.
+        reset()
+        injected.prepare(bodyA)
+        await store.refresh()
+        await storage.settled()
+        checkChange(`2% changed, way back (${count})`, seen, storage.keysWritten, { added: delta.removed, updated: delta.updated, removed: delta.added }, checks)
+        checks.expect(sameIds(store.events, idsA), `2% changed, way back (${count}): the store does not hold the first body's events`)
+        return sample
+      },
+    },
+    {
+      key: 'store-cold',
+      label: 'this store, cold start from IndexedDB to the first `events$` emission',
+      async measure(settle) {
+        const held = createHeldFetch()
+        let sample: Sample | undefined
+        let hydrated: readonly WorkstreamEvent[] = []
+        let done!: () => void
+        const emitted = new Promise<void>((resolve) => (done = resolve))
+        settle()
+        const stopwatch = startStopwatch()
+        const cold = createWorkstreamStore({ baseUrl: BENCH_BASE_URL, fetch: held.fetch, storage: indexedDbStorage({ name: idbName, indexedDB: idb }), pollIntervalMs: 0, tabs: false })
+        const subscription = cold.events$.subscribe((events) => {
+          if (events.length === 0 || sample !== undefined) return
+          sample = stopwatch.lap()
+          hydrated = events
+          done()
+        })
+        await emitted
+        subscription.unsubscribe()
+        checks.expect(sameIds(hydrated, idsA), `cold start (${count}): the first emission did not hold the ${count} cached events`)
+        seenInRuns.cold = `cold start: the first \`events$\` emission held ${hydrated.length} of the ${count} cached events, in order`
+        await cold.dispose()
+        held.release()
+        return sample ?? NOT_EMITTED
+      },
+    },
+    {
+      key: 'store-create',
+      label: 'this store `create()` to the `events$` emission (synchronous)',
+      async measure(settle) {
+        // Offline, so that the create stays queued and a delete cancels it without a request.
+        online.set(false)
+        reset()
+        const seed = generateSampleSeed(random, creates++)
+        settle()
+        seen.watch = startStopwatch()
+        const { event, confirmed } = store.create(seed)
+        // Read before anything asynchronous can run: the emission must already have happened.
+        const sample = seen.emitted
+        seen.watch = undefined
+        confirmed.catch(() => {})
+        checks.expect(seen.emissions === 1 && sample !== undefined, `create() (${count}): events$ did not emit before create() returned`)
+        checks.expect(seen.last[0] === event && seen.last.length === count + 1, `create() (${count}): the emission does not show the new event first`)
+        seenInRuns.create = `create(): \`events$\` emitted ${seen.emissions === 1 && sample !== undefined ? 'before create() returned' : 'LATE'}, with the new event first (${seen.last.length} events)`
+        await store.delete(event.id)
+        // Back online, the poller polls at once: the first body again, so nothing changes.
+        injected.prepare(bodyA)
+        online.set(true)
+        await store.refresh()
+        await storage.settled()
+        checks.expect(sameIds(store.events, idsA), `create() (${count}): the store did not return to the first body's events after the delete`)
+        return sample ?? NOT_EMITTED
+      },
+    },
+  ]
+  return {
+    rows,
+    facts: () => [
+      `unchanged poll: ${seenInRuns.unchangedEmissions} \`events$\`/\`changes$\` emissions and ${seenInRuns.unchangedWrites} storage writes in ${seenInRuns.unchanged} runs`,
+      seenInRuns.change,
+      seenInRuns.cold,
+      seenInRuns.create,
+    ].filter((fact) => fact !== ''),
+    async dispose() {
+      for (const subscription of subscriptions) subscription.unsubscribe()
+      await store.dispose()
+    },
+  }
+}
+
+/** A store syncs the body into a fake IndexedDB and is disposed, which waits for its writes. */
+async function fillCache(injected: InjectedFetch, body: Uint8Array, idb: IDBFactory, name: string): Promise<void> {
+  const filler = createWorkstreamStore({ baseUrl: BENCH_BASE_URL, fetch: injected.fetch, storage: indexedDbStorage({ name, indexedDB: idb }), pollIntervalMs: 0, tabs: false })
+  injected.prepare(body)
+  await filler.refresh()
+  await filler.dispose()
+}
+
+interface ChangeSeen {
+  readonly added: number
+  readonly updated: number
+  readonly removed: number
+  readonly keys: number
+  readonly deltaKeys: number
+}
+
+function checkChange(what: string, seen: Observed, keysWritten: readonly string[], expected: { added: ReadonlySet<string>; updated: ReadonlySet<string>; removed: ReadonlySet<string> }, checks: Checks): ChangeSeen {
+  checks.expect(seen.emissions === 1, `${what}: events$ emitted ${seen.emissions} times, expected 1`)
+  const changes = seen.changes[0]
+  checks.expect(seen.changes.length === 1, `${what}: changes$ emitted ${seen.changes.length} times, expected 1`)
+  const deltaKeys = new Set([...expected.added, ...expected.updated, ...expected.removed].map((id) => `e:${id}`))
+  if (changes === undefined) return { added: 0, updated: 0, removed: 0, keys: keysWritten.length, deltaKeys: deltaKeys.size }
+  for (const kind of ['added', 'updated', 'removed'] as const) {
+    const ids = changes[kind].map((e) => e.id)
+    checks.expect(sameSet(ids, expected[kind]), `${what}: changes$ reported ${ids.length} ${kind}, expected exactly the ${expected[kind].size} of the delta`)
+  }
+  const eventKeys = keysWritten.filter((key) => key.startsWith('e:'))
+  checks.expect(sameSet(eventKeys, deltaKeys) && keysWritten.length <= deltaKeys.size + 1, `${what}: wrote ${keysWritten.length} storage keys, expected the ${deltaKeys.size} of the delta (and the meta record)`)
+  return { added: changes.added.length, updated: changes.updated.length, removed: changes.removed.length, keys: keysWritten.length, deltaKeys: deltaKeys.size }
+}
+
+function checkIdentity(what: string, store: WorkstreamStore, before: ReadonlyMap<string, WorkstreamEvent>, ids: readonly string[], delta: { added: ReadonlySet<string>; updated: ReadonlySet<string> }, checks: Checks): { kept: number; expected: number } {
+  let kept = 0
+  let expected = 0
+  for (const id of ids) {
+    if (delta.added.has(id) || delta.updated.has(id)) continue
+    expected++
+    if (store.get(id) === before.get(id)) kept++
+  }
+  checks.expect(kept === expected, `${what}: ${expected - kept} of ${expected} unchanged events lost their identity`)
+  checks.expect(sameIds(store.events, ids), `${what}: the store does not hold the changed body's events in order`)
+  return { kept, expected }
+}
+
+function sameIds(events: readonly WorkstreamEvent[], ids: readonly string[]): boolean {
+  return events.length === ids.length && events.every((e, i) => e.id === ids[i])
+}
+
+function sameSet(values: readonly string[], expected: ReadonlySet<string>): boolean {
+  return values.length === expected.size && values.every((v) => expected.has(v))
+}
+
+function switchable(initial: boolean): SignalSource & { set(value: boolean): void } {
+  let value = initial
+  const listeners = new Set<(value: boolean) => void>()
+  return {
+    get: () => value,
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    set(next) {
+      if (next === value) return
+      value = next
+      for (const listener of [...listeners]) listener(next)
+    },
+  }
+}
