@@ -121,29 +121,33 @@ export type RangeComparer = (aStart: number, bStart: number, length: number) => 
  */
 export function createRangeComparer(a: Uint8Array, b: Uint8Array): RangeComparer {
   const aView = new DataView(a.buffer, a.byteOffset, a.byteLength)
-  const bBase = b.byteOffset
   const bWords = new Float64Array(b.buffer, 0, b.buffer.byteLength >>> 3)
-  return (aStart, bStart, length) => {
-    let i = 0
-    // Walk bytes until b's position is eight-byte aligned in its buffer.
-    while (i < length && ((bBase + bStart + i) & 7) !== 0) {
-      if (a[aStart + i] !== b[bStart + i]) return false
-      i++
-    }
-    const unrolled = length - 31
-    for (; i < unrolled; i += 32) {
-      const at = aStart + i
-      const w = (bBase + bStart + i) >>> 3
-      if (
-        aView.getFloat64(at, true) !== bWords[w] ||
-        aView.getFloat64(at + 8, true) !== bWords[w + 1] ||
-        aView.getFloat64(at + 16, true) !== bWords[w + 2] ||
-        aView.getFloat64(at + 24, true) !== bWords[w + 3]
-      ) {
-        return false
-      }
-    }
-    for (; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false
-    return true
+  // The loop lives in a module-level function: V8 holds a closure's optimized code only weakly,
+  // so a loop inside a closure made per decode runs unoptimized again after every full GC.
+  return (aStart, bStart, length) => compareRanges(a, aView, b, bWords, aStart, bStart, length)
+}
+
+function compareRanges(a: Uint8Array, aView: DataView, b: Uint8Array, bWords: Float64Array, aStart: number, bStart: number, length: number): boolean {
+  const bBase = b.byteOffset
+  let i = 0
+  // Walk bytes until b's position is eight-byte aligned in its buffer.
+  while (i < length && ((bBase + bStart + i) & 7) !== 0) {
+    if (a[aStart + i] !== b[bStart + i]) return false
+    i++
   }
+  const unrolled = length - 31
+  for (; i < unrolled; i += 32) {
+    const at = aStart + i
+    const w = (bBase + bStart + i) >>> 3
+    if (
+      aView.getFloat64(at, true) !== bWords[w] ||
+      aView.getFloat64(at + 8, true) !== bWords[w + 1] ||
+      aView.getFloat64(at + 16, true) !== bWords[w + 2] ||
+      aView.getFloat64(at + 24, true) !== bWords[w + 3]
+    ) {
+      return false
+    }
+  }
+  for (; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false
+  return true
 }
