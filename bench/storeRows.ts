@@ -1,5 +1,5 @@
 import { IDBFactory } from 'fake-indexeddb'
-import { createWorkstreamStore, indexedDbStorage, type EventChanges, type SignalSource, type WorkstreamEvent, type WorkstreamStore } from '../src/index'
+import { createWorkstreamStore, indexedDbStorage, manualSource, type EventChanges, type WorkstreamEvent, type WorkstreamStore } from '../src/index'
 import { generateSampleSeed, seededRandom } from '../src/server/index'
 import { countingStorage, discardingStorage } from './countingStorage'
 import type { SnapshotFixture } from './fixture'
@@ -29,7 +29,7 @@ interface Observed {
  */
 export async function storeRows({ fixture, injected, checks }: StoreContext): Promise<RowSet> {
   const { bodyA, bodyB, count, delta, idsA } = fixture
-  const online = switchable(true)
+  const online = manualSource(true)
   // The writes are counted, not kept: a copy of the cache in the heap would only slow every GC down.
   const storage = countingStorage(discardingStorage())
   const store = createWorkstreamStore({ baseUrl: BENCH_BASE_URL, fetch: injected.fetch, storage, pollIntervalMs: 0, tabs: false, online })
@@ -232,21 +232,4 @@ function sameIds(events: readonly WorkstreamEvent[], ids: readonly string[]): bo
 
 function sameSet(values: readonly string[], expected: ReadonlySet<string>): boolean {
   return values.length === expected.size && values.every((v) => expected.has(v))
-}
-
-function switchable(initial: boolean): SignalSource & { set(value: boolean): void } {
-  let value = initial
-  const listeners = new Set<(value: boolean) => void>()
-  return {
-    get: () => value,
-    subscribe(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    set(next) {
-      if (next === value) return
-      value = next
-      for (const listener of [...listeners]) listener(next)
-    },
-  }
 }

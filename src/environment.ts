@@ -60,6 +60,33 @@ export function browserVisibilitySource(): SignalSource {
   }
 }
 
+/** A {@link SignalSource} switched by hand with `set`. */
+export interface ManualSource extends SignalSource {
+  /** Changes the value and tells the listeners; setting the current value again does nothing. */
+  set(value: boolean): void
+}
+
+/**
+ * A source switched by hand: for tests, or for an app that knows better than the browser
+ * whether it is online (for example from its own health check).
+ */
+export function manualSource(initial = true): ManualSource {
+  let value = initial
+  const listeners = new Set<(value: boolean) => void>()
+  return {
+    get: () => value,
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    set(next) {
+      if (next === value) return
+      value = next
+      for (const listener of [...listeners]) listener(next)
+    },
+  }
+}
+
 /** A source that is always on, for stores that must not pause. */
 export function alwaysOn(): SignalSource {
   return { get: () => true, subscribe: () => () => {} }

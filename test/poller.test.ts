@@ -1,26 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPoller, type PollerOptions } from '../src/poller'
-import { globalTimers, type SignalSource } from '../src/environment'
+import { globalTimers, manualSource } from '../src/environment'
 
-function switchable(initial = true): SignalSource & { set(value: boolean): void } {
-  let value = initial
-  const listeners = new Set<(v: boolean) => void>()
-  return {
-    get: () => value,
-    subscribe(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    set(next) {
-      value = next
-      for (const listener of listeners) listener(next)
-    },
-  }
-}
 
 function setup(overrides: Partial<PollerOptions> = {}) {
-  const online = switchable()
-  const visible = switchable()
+  const online = manualSource()
+  const visible = manualSource()
   const fetch = vi.fn(async () => {})
   const poller = createPoller({ intervalMs: 1000, fetch, backoff: (n) => 100 * 2 ** n, timers: globalTimers, online, visible, ...overrides })
   return { poller, fetch, online, visible }

@@ -1,26 +1,11 @@
-import type { SignalSource } from '../../src/environment'
+import { manualSource, type ManualSource } from '../../src/environment'
 import { WorkstreamSyncError } from '../../src/errors'
 import type { WorkstreamEvent } from '../../src/models'
 
-export type Switchable = SignalSource & { set(value: boolean): void }
+export type Switchable = ManualSource
 
 /** An online source that the world switches. */
-export function switchable(initial: boolean): Switchable {
-  let value = initial
-  const listeners = new Set<(v: boolean) => void>()
-  return {
-    get: () => value,
-    subscribe(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    set(next) {
-      if (next === value) return
-      value = next
-      for (const listener of [...listeners]) listener(next)
-    },
-  }
-}
+export const switchable = (initial: boolean): Switchable => manualSource(initial)
 
 /** `promise`, or a rejection naming `what` when it has not settled within `ms`: every wait is bounded. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

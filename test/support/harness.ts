@@ -6,7 +6,7 @@ import type { StoreOptions } from '../../src/storeOptions'
 import { indexedDbStorage, memoryStorage, type SyncStorage, type SyncStorageArea } from '../../src/storage'
 import { startWorkstreamServer, type WorkstreamServer, type WorkstreamServerOptions } from '../../src/server/index'
 import type { WorkstreamSyncError } from '../../src/errors'
-import type { SignalSource } from '../../src/environment'
+import { manualSource, type ManualSource } from '../../src/environment'
 
 const cleanups: Array<() => Promise<void> | void> = []
 
@@ -77,20 +77,8 @@ export function countingStorage(inner: SyncStorage = memoryStorage()): SyncStora
 }
 
 /** An online source that a test switches. */
-export function switchableOnline(initial = true): SignalSource & { set(value: boolean): void } {
-  let value = initial
-  const listeners = new Set<(v: boolean) => void>()
-  return {
-    get: () => value,
-    subscribe(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    set(next) {
-      value = next
-      for (const listener of [...listeners]) listener(next)
-    },
-  }
+export function switchableOnline(initial = true): ManualSource {
+  return manualSource(initial)
 }
 
 /**
