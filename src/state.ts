@@ -1,7 +1,7 @@
 import type { WorkstreamEvent } from './models'
 import type { MutationError, MutationRecord, Settlement } from './mutation'
 import { fingerprintMatches } from './fingerprint'
-import { EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
+import { EMPTY_SNAPSHOT, snapshotOf, type ServerSnapshot } from './view'
 
 /** The whole sync state: the server snapshot and the mutations on top of it. Plain and immutable. */
 export interface SyncState {
@@ -95,7 +95,7 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
   const useCache = state.source === 'none' && action.events !== undefined
   return {
     ...state,
-    ...(useCache ? { server: snapshotFrom(action.events!), source: 'cache' as const } : {}),
+    ...(useCache ? { server: snapshotOf(action.events!), source: 'cache' as const } : {}),
     lastSyncedAt: state.lastSyncedAt ?? action.lastSyncedAt,
     records: restored.length ? [...restored, ...state.records] : state.records,
   }
@@ -111,12 +111,6 @@ function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): Mu
   if (r.state !== 'sending') return normalized
   if (r.kind === 'delete') return { ...normalized, state: 'queued' }
   return { ...normalized, state: 'waiting', nextAttemptAt: now, ambiguous: { sinceSeq: 0, notBefore: now + graceMs } }
-}
-
-function snapshotFrom(events: readonly WorkstreamEvent[]): ServerSnapshot {
-  const byId = new Map<string, WorkstreamEvent>()
-  for (const event of events) byId.set(event.id, event)
-  return { events: byId.size === events.length ? events : [...byId.values()], byId }
 }
 
 function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'snapshotReceived' }>): SyncState {
