@@ -1,3 +1,5 @@
+import { WorkstreamSyncError } from './errors'
+
 /** Retry settings of the outbox and the poller. */
 export interface RetryOptions {
   /** Delay before the first retry, in milliseconds. Default `1000`. */
@@ -15,7 +17,7 @@ export const DEFAULT_RETRY: ResolvedRetryOptions = { baseDelayMs: 1000, maxDelay
 export function resolveRetryOptions(options: RetryOptions | undefined): ResolvedRetryOptions {
   const resolved = { ...DEFAULT_RETRY, ...stripUndefined(options ?? {}) }
   if (!(resolved.baseDelayMs >= 0) || !(resolved.maxDelayMs >= resolved.baseDelayMs) || !(resolved.maxAttempts >= 1)) {
-    throw new RangeError(`retry options need 0 <= baseDelayMs <= maxDelayMs and maxAttempts >= 1, got ${JSON.stringify(options)}`)
+    throw new WorkstreamSyncError('invalid-input', `retry options need 0 <= baseDelayMs <= maxDelayMs and maxAttempts >= 1, got ${JSON.stringify(options)}; leave a field out for its default.`)
   }
   return resolved
 }

@@ -72,6 +72,11 @@ export function storeNamespace(baseUrl: string, applicationId?: string): string 
   return JSON.stringify([baseUrl, applicationId ?? ''])
 }
 
+function nonNegative(name: string, value: number | undefined): number | undefined {
+  if (value === undefined || value >= 0) return value
+  throw new WorkstreamSyncError('invalid-input', `${name} must be 0 or more milliseconds, got ${String(value)}.`)
+}
+
 export type TabCoordinatorFactory = (namespace: string) => TabCoordinator
 
 export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoordinatorFactory): ResolvedStoreOptions {
@@ -95,6 +100,6 @@ export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoord
     online: options.online ?? browserOnlineSource(),
     visible: options.visible ?? browserVisibilitySource(),
     tabs: tabs === false ? soloCoordinator : tabs ? () => tabs : defaultTabs,
-    graceMs: options.ambiguityGraceMs ?? client.timeoutMs ?? 30_000,
+    graceMs: nonNegative('ambiguityGraceMs', options.ambiguityGraceMs) ?? client.timeoutMs ?? 30_000,
   }
 }

@@ -356,3 +356,11 @@ describe('misuse: options', () => {
     expect(thrown(() => createWorkstreamStore({ storage: false, ...options }))).toMatchObject({ kind: 'invalid-input' })
   })
 })
+
+describe('store options', () => {
+  it('refuses bad retry options and a negative grace period with invalid-input', () => {
+    expect(() => createWorkstreamStore({ storage: false, retry: { baseDelayMs: 10, maxDelayMs: 5 } })).toThrow(expect.objectContaining({ kind: 'invalid-input' }))
+    expect(() => createWorkstreamStore({ storage: false, retry: { maxAttempts: 0 } })).toThrow(expect.objectContaining({ kind: 'invalid-input' }))
+    expect(() => createWorkstreamStore({ storage: false, ambiguityGraceMs: -1 })).toThrow(expect.objectContaining({ kind: 'invalid-input', message: expect.stringContaining('ambiguityGraceMs') }))
+  })
+})
