@@ -167,17 +167,20 @@ function normalizeBaseUrl(value: string): string {
 }
 
 /**
- * Encodes an id as exactly one path segment. "." and ".." cannot be: URL parsers resolve them
- * (encoded or not) as dot segments, so they would address another route.
+ * Why `id` cannot name an event in a URL path, or undefined when it can. "." and ".." cannot:
+ * URL parsers resolve them (encoded or not) as dot segments, so they would address another route.
  */
+export function eventIdProblem(id: unknown): string | undefined {
+  if (!isValidId(id)) return `An event id must be a non-empty string, got ${describe(id)}.`
+  if (id === '.' || id === '..') return `The event id ${JSON.stringify(id)} cannot be addressed in a URL path.`
+  return undefined
+}
+
+/** Encodes an id as exactly one path segment; an id that cannot be one is invalid input. */
 export function encodeEventId(id: unknown): string {
-  if (!isValidId(id)) {
-    throw new WorkstreamSyncError('invalid-input', `An event id must be a non-empty string, got ${describe(id)}.`)
-  }
-  if (id === '.' || id === '..') {
-    throw new WorkstreamSyncError('invalid-input', `The event id ${JSON.stringify(id)} cannot be addressed in a URL path.`)
-  }
-  return encodeURIComponent(id)
+  const problem = eventIdProblem(id)
+  if (problem !== undefined) throw new WorkstreamSyncError('invalid-input', problem)
+  return encodeURIComponent(id as string)
 }
 
 function describe(value: unknown): string {

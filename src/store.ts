@@ -1,5 +1,6 @@
 import { BehaviorSubject, Observable, Subject, distinctUntilChanged, filter, firstValueFrom, map } from 'rxjs'
 import { CallerPromises, handled } from './callerPromises'
+import { eventIdProblem } from './client'
 import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
 import { eventFromSeed } from './eventFromSeed'
 import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
@@ -175,11 +176,10 @@ class Store implements WorkstreamStore {
 
   delete(id: string): Promise<void> {
     if (this.#disposed) return handled(Promise.reject(disposedError('delete()')))
-    if (!isValidId(id)) {
-      return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete() needs a non-empty string id, got ${id === '' ? 'an empty string' : typeof id}.`)))
-    }
-    if (id === '.' || id === '..') {
-      return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete(${JSON.stringify(id)}): no URL path can address that id, so it cannot be deleted.`, { eventId: id })))
+    // The client's rule: an id that no URL path can address is refused now, not queued.
+    const problem = eventIdProblem(id)
+    if (problem !== undefined) {
+      return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete(): ${problem}`, isValidId(id) ? { eventId: id } : {})))
     }
     // A second delete of the same event is the same mutation.
     const existing = this.#state.records.find((r) => r.kind === 'delete' && r.eventId === id && r.state !== 'confirmed')
