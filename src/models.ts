@@ -452,7 +452,15 @@ export type FlattenedAnchors = FlattenedCollection<ReferencedAnchor>
 /** A model's persons, as references. */
 export type FlattenedPersons = FlattenedCollection<ReferencedPerson>
 
-/** One workstream event, as the server sends it. */
+/**
+ * One workstream event, as the server sends it.
+ *
+ * What is validated: strictly, what identifies, orders and displays the event (`id`,
+ * `application`, `created`, `updated`, `trigger`, `schema`, `score` and the top-level strings
+ * and vector); only the shape of the deep graphs (`context` is an object, and each collection
+ * an `iterable` of objects with a string `id`). Fields inside those graphs may be missing or
+ * of another type, whatever the official models say, so read them defensively.
+ */
 export interface WorkstreamEvent {
   schema?: EmbeddedModelSchema
   id: string

@@ -2,16 +2,25 @@ import { WorkstreamSyncError } from './errors'
 import type { SeededWorkstreamEvent, WorkstreamEvent, WorkstreamEvents } from './models'
 
 /*
- * Hand-written guards for the wire models, on the hot path of every poll (DESIGN §6: 0.17x
- * JSON.parse, where valibot cost 0.57x). They walk what JSON.parse produced without copying
- * it, read only the known keys, and allocate nothing unless they fail: a failure carries a
- * path relative to the model that found it, and each enclosing model prepends its own key.
+ * Hand-written guards for the wire models, on the hot path of every poll and of every cached
+ * event on a cold start (DESIGN §6: 0.17x JSON.parse, where valibot cost 0.57x). They walk
+ * what JSON.parse produced without copying it, read only the known keys, and allocate nothing
+ * unless they fail: a failure carries a path relative to the model that found it, and each
+ * enclosing model prepends its own key.
  *
- * Rules: required keys must hold the right type; an optional key that is absent or `null` is
- * fine (generated servers write `null` for unset optionals), otherwise it must hold the right
- * type; unknown keys are allowed, for newer servers, and never read; enumerations accept any
- * string. `Flattened*` collections are checked down to their references' ids; reference
- * bodies of large graphs (summaries, messages, persons...) only down to their own `id`.
+ * Policy: check strictly what identifies, orders and displays an event, and only the shape of
+ * the deep graphs. Strict: `id`, `application`, `created`, `updated`, `trigger`, `schema`,
+ * `score` and the top-level strings and vector (for a seed: `application`, `trigger`,
+ * `internal_identifier`, `schema`, `score`, `readable`, `processing`, the vector). Shape only:
+ * `context` and an application's `enrichment` must be objects, and each `Flattened*`
+ * collection (a seed's `summary` too) an object with an own `iterable` array of objects with
+ * a string `id`, whose `reference`, if set, is an object. The official models call many
+ * fields of those graphs required, but this library never reads them, and quarantining an
+ * event because a newer or older Pieces OS left one out would hide it for nothing.
+ *
+ * Required keys must hold the right type; an optional key that is absent or `null` is fine
+ * (generated servers write `null` for unset optionals), otherwise it must hold the right type;
+ * unknown keys are allowed, for newer servers, and never read; enumerations accept any string.
  */
 
 interface Failure {
@@ -128,27 +137,27 @@ function checkEvent(v: unknown): Failure | undefined {
   return field('id', checkId(v.id)) ?? field('application', checkApplication(v.application))
     ?? field('created', checkTimestamp(v.created)) ?? field('updated', checkTimestamp(v.updated))
     ?? field('trigger', checkTrigger(v.trigger)) ?? field('schema', optSchema(v.schema))
-    ?? field('score', opt(checkScore, v.score)) ?? field('context', opt(checkContext, v.context))
-    ?? field('summaries', opt(checkReferences, v.summaries)) ?? field('tags', opt(checkTags, v.tags))
+    ?? field('score', opt(checkScore, v.score)) ?? field('context', optObject(v.context))
+    ?? field('summaries', opt(checkCollection, v.summaries)) ?? field('tags', opt(checkCollection, v.tags))
     ?? field('readable', optString(v.readable))
     ?? field('workstreamEventsVector', opt(checkNumberArray, v.workstreamEventsVector))
-    ?? field('sources', opt(checkReferences, v.sources)) ?? field('windowTitle', optString(v.windowTitle))
+    ?? field('sources', opt(checkCollection, v.sources)) ?? field('windowTitle', optString(v.windowTitle))
     ?? field('browserUrl', optString(v.browserUrl)) ?? field('processing', optString(v.processing))
-    ?? field('messages', opt(checkReferences, v.messages)) ?? field('annotations', opt(checkReferences, v.annotations))
-    ?? field('anchors', opt(checkReferences, v.anchors)) ?? field('websites', opt(checkWebsites, v.websites))
-    ?? field('source_windows', opt(checkSourceWindows, v.source_windows)) ?? field('persons', opt(checkReferences, v.persons))
+    ?? field('messages', opt(checkCollection, v.messages)) ?? field('annotations', opt(checkCollection, v.annotations))
+    ?? field('anchors', opt(checkCollection, v.anchors)) ?? field('websites', opt(checkCollection, v.websites))
+    ?? field('source_windows', opt(checkCollection, v.source_windows)) ?? field('persons', opt(checkCollection, v.persons))
 }
 
 function checkSeed(v: unknown): Failure | undefined {
   if (!isObject(v)) return fail('a SeededWorkstreamEvent object', v)
   return field('application', checkApplication(v.application)) ?? field('trigger', checkTrigger(v.trigger))
     ?? field('internal_identifier', opt(checkId, v.internal_identifier)) ?? field('schema', optSchema(v.schema))
-    ?? field('score', opt(checkScore, v.score)) ?? field('context', opt(checkContext, v.context))
+    ?? field('score', opt(checkScore, v.score)) ?? field('context', optObject(v.context))
     ?? field('summary', opt(checkReference, v.summary)) ?? field('readable', optString(v.readable))
     ?? field('workstreamEventsVector', opt(checkNumberArray, v.workstreamEventsVector))
-    ?? field('processing', optString(v.processing)) ?? field('tags', opt(checkTags, v.tags))
-    ?? field('anchors', opt(checkReferences, v.anchors)) ?? field('websites', opt(checkWebsites, v.websites))
-    ?? field('persons', opt(checkReferences, v.persons))
+    ?? field('processing', optString(v.processing)) ?? field('tags', opt(checkCollection, v.tags))
+    ?? field('anchors', opt(checkCollection, v.anchors)) ?? field('websites', opt(checkCollection, v.websites))
+    ?? field('persons', opt(checkCollection, v.persons))
 }
 
 function checkApplication(v: unknown): Failure | undefined {
@@ -157,13 +166,7 @@ function checkApplication(v: unknown): Failure | undefined {
     ?? field('platform', checkString(v.platform)) ?? field('onboarded', checkBoolean(v.onboarded))
     ?? field('privacy', checkString(v.privacy)) ?? field('schema', optSchema(v.schema))
     ?? field('capabilities', optString(v.capabilities)) ?? field('mechanism', optString(v.mechanism))
-    ?? field('automaticUnload', optBoolean(v.automaticUnload)) ?? field('enrichment', opt(checkEnrichment, v.enrichment))
-}
-
-function checkEnrichment(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('tags', optNumber(v.tags)) ?? field('websites', optNumber(v.websites))
-    ?? field('persons', optNumber(v.persons)) ?? field('hints', optNumber(v.hints))
+    ?? field('automaticUnload', optBoolean(v.automaticUnload)) ?? field('enrichment', optObject(v.enrichment))
 }
 
 function checkTrigger(v: unknown): Failure | undefined {
@@ -197,210 +200,27 @@ function checkScore(v: unknown): Failure | undefined {
     ?? field('searched', optNumber(v.searched))
 }
 
-/* The context: what the IDE, the browser or the screen showed when the event happened. */
+/* Shapes: a `Flattened*` collection of references, down to each reference's id. */
 
-function checkContext(v: unknown): Failure | undefined {
+function checkCollection(v: unknown): Failure | undefined {
   if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('ide', opt(checkIde, v.ide))
-    ?? field('browser', opt(checkBrowser, v.browser)) ?? field('native_ocr', opt(checkNativeOcr, v.native_ocr))
-    ?? field('accessibility', opt(checkAccessibility, v.accessibility))
-}
-
-function checkIde(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('tabs', opt(checkIdeTabs, v.tabs))
-    ?? field('modules', opt(checkProjectModules, v.modules)) ?? field('name', optString(v.name))
-}
-
-function checkIdeTab(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('anchor', checkSeededAnchor(v.anchor)) ?? field('schema', optSchema(v.schema))
-    ?? field('value', opt(checkTransferable, v.value)) ?? field('classification', opt(checkClassification, v.classification))
-    ?? field('selections', opt(checkUnmodelled, v.selections)) ?? field('range', opt(checkRange, v.range))
-    ?? field('current', optBoolean(v.current)) ?? field('contributors', opt(checkUnmodelled, v.contributors))
-    ?? field('lsp', opt(checkUnmodelled, v.lsp))
-}
-
-function checkProjectModule(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('anchor', checkSeededAnchor(v.anchor)) ?? field('schema', optSchema(v.schema))
-    ?? field('range', opt(checkRange, v.range)) ?? field('contributors', opt(checkUnmodelled, v.contributors))
-    ?? field('classifications', opt(checkClassifications, v.classifications))
-}
-
-function checkBrowser(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('tabs', opt(checkBrowserTabs, v.tabs))
-}
-
-function checkBrowserTab(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('values', opt(checkBrowserTabValues, v.values))
-    ?? field('anchor', opt(checkSeededAnchor, v.anchor)) ?? field('website', opt(checkSeededWebsite, v.website))
-    ?? field('range', opt(checkRange, v.range)) ?? field('current', optBoolean(v.current))
-    ?? field('contributors', opt(checkUnmodelled, v.contributors))
-}
-
-function checkBrowserTabValue(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('html', opt(checkTransferable, v.html))
-    ?? field('md', opt(checkTransferable, v.md)) ?? field('text', opt(checkTransferable, v.text))
-    ?? field('snippet', opt(checkBrowserSelection, v.snippet)) ?? field('selection', opt(checkBrowserSelection, v.selection))
-}
-
-function checkBrowserSelection(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('classification', checkClassification(v.classification)) ?? field('value', checkTransferable(v.value))
-    ?? field('schema', optSchema(v.schema))
-}
-
-function checkNativeOcr(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('ocrText', checkString(v.ocrText)) ?? field('ocrTextHash', checkString(v.ocrTextHash))
-    ?? field('appTitle', checkString(v.appTitle)) ?? field('windowTitle', checkString(v.windowTitle))
-    ?? field('isMerged', checkBoolean(v.isMerged)) ?? field('isCached', checkBoolean(v.isCached))
-    ?? field('schema', optSchema(v.schema)) ?? field('browserUrl', optString(v.browserUrl))
-    ?? field('embeddingModelUniqueName', optString(v.embeddingModelUniqueName))
-}
-
-function checkAccessibility(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('accessibilityText', checkString(v.accessibilityText)) ?? field('appTitle', checkString(v.appTitle))
-    ?? field('windowTitle', checkString(v.windowTitle)) ?? field('isMerged', checkBoolean(v.isMerged))
-    ?? field('isCached', checkBoolean(v.isCached)) ?? field('schema', optSchema(v.schema))
-    ?? field('browserUrl', optString(v.browserUrl))
-}
-
-function checkSeededAnchor(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('type', checkString(v.type)) ?? field('fullpath', checkString(v.fullpath)) ?? field('schema', optSchema(v.schema))
-    ?? field('watch', optBoolean(v.watch)) ?? field('asset', optString(v.asset)) ?? field('platform', optString(v.platform))
-    ?? field('name', optString(v.name)) ?? field('annotations', opt(checkUnmodelledArray, v.annotations))
-    ?? field('conversation', optString(v.conversation)) ?? field('persons', opt(checkReferences, v.persons))
-}
-
-function checkSeededWebsite(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('url', checkString(v.url)) ?? field('name', checkString(v.name)) ?? field('schema', optSchema(v.schema))
-    ?? field('asset', optString(v.asset)) ?? field('conversation', optString(v.conversation))
-    ?? field('mechanism', optString(v.mechanism)) ?? field('person', optString(v.person))
-}
-
-function checkTransferable(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('raw', optString(v.raw)) ?? field('base64', optString(v.base64))
-    ?? field('base64_url', optString(v.base64_url)) ?? field('data_url', optString(v.data_url))
-}
-
-function checkClassification(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('generic', checkString(v.generic)) ?? field('specific', checkString(v.specific))
-    ?? field('schema', optSchema(v.schema)) ?? field('rendering', optString(v.rendering))
-}
-
-function checkRange(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('schema', optSchema(v.schema)) ?? field('from', opt(checkTimestamp, v.from))
-    ?? field('to', opt(checkTimestamp, v.to)) ?? field('between', optBoolean(v.between))
-    ?? field('continuous', optBoolean(v.continuous))
-}
-
-function checkIdeTabs(v: unknown): Failure | undefined { return checkList(v, checkIdeTab) }
-function checkProjectModules(v: unknown): Failure | undefined { return checkList(v, checkProjectModule) }
-function checkBrowserTabs(v: unknown): Failure | undefined { return checkList(v, checkBrowserTab) }
-function checkBrowserTabValues(v: unknown): Failure | undefined { return checkList(v, checkBrowserTabValue) }
-function checkClassifications(v: unknown): Failure | undefined { return checkList(v, checkClassification) }
-
-/* Flattened collections and the bodies of the references this library models. */
-
-function checkTags(v: unknown): Failure | undefined { return checkCollection(v, checkTagBody) }
-function checkWebsites(v: unknown): Failure | undefined { return checkCollection(v, checkWebsiteBody) }
-function checkSourceWindows(v: unknown): Failure | undefined { return checkCollection(v, checkSourceWindowBody) }
-function checkReferences(v: unknown): Failure | undefined { return checkCollection(v, checkReferenceBody) }
-function checkReference(v: unknown): Failure | undefined { return checkReferenceWith(v, checkReferenceBody) }
-
-function checkCollection(v: unknown, checkBody: Check): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  const iterable = v.iterable
+  // As for the envelope: an inherited `iterable` (a polluted Object.prototype) is no collection.
+  const iterable = Object.hasOwn(v, 'iterable') ? v.iterable : undefined
   if (!Array.isArray(iterable)) return field('iterable', fail(AN_ARRAY, iterable))
   for (let i = 0; i < iterable.length; i++) {
-    const failure = checkReferenceWith(iterable[i], checkBody)
+    const failure = checkReference(iterable[i])
     if (failure) return at('iterable', atIndex(i, failure))
   }
   return field('schema', optSchema(v.schema)) ?? field('indices', opt(checkNumberMap, v.indices))
     ?? field('score', opt(checkScore, v.score))
 }
 
-function checkReferenceWith(v: unknown, checkBody: Check): Failure | undefined {
+function checkReference(v: unknown): Failure | undefined {
   if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('id', checkString(v.id)) ?? field('schema', optSchema(v.schema)) ?? field('reference', opt(checkBody, v.reference))
-}
-
-function checkReferenceBody(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('id', checkString(v.id))
-}
-
-function checkTagBody(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('id', checkString(v.id)) ?? field('text', checkString(v.text)) ?? field('created', checkTimestamp(v.created))
-    ?? field('updated', checkTimestamp(v.updated)) ?? field('category', checkString(v.category))
-    ?? field('schema', optSchema(v.schema)) ?? field('mechanisms', opt(checkStringMap, v.mechanisms))
-    ?? field('deleted', opt(checkTimestamp, v.deleted)) ?? field('relationship', opt(checkUnmodelled, v.relationship))
-    ?? field('interactions', optNumber(v.interactions)) ?? field('score', opt(checkScore, v.score))
-    ?? field('tagsVector', opt(checkNumberArray, v.tagsVector))
-    ?? field('assets', opt(checkReferences, v.assets)) ?? field('persons', opt(checkReferences, v.persons))
-    ?? field('summaries', opt(checkReferences, v.summaries))
-    ?? field('workstream_events', opt(checkReferences, v.workstream_events))
-    ?? field('messages', opt(checkReferences, v.messages)) ?? field('annotations', opt(checkReferences, v.annotations))
-    ?? field('source_windows', opt(checkReferences, v.source_windows)) ?? field('websites', opt(checkReferences, v.websites))
-    ?? field('anchors', opt(checkReferences, v.anchors))
-}
-
-function checkWebsiteBody(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('id', checkString(v.id)) ?? field('name', checkString(v.name)) ?? field('url', checkString(v.url))
-    ?? field('created', checkTimestamp(v.created)) ?? field('updated', checkTimestamp(v.updated))
-    ?? field('schema', optSchema(v.schema)) ?? field('deleted', opt(checkTimestamp, v.deleted))
-    ?? field('mechanisms', opt(checkStringMap, v.mechanisms)) ?? field('interactions', optNumber(v.interactions))
-    ?? field('score', opt(checkScore, v.score))
-    ?? field('assets', opt(checkReferences, v.assets)) ?? field('persons', opt(checkReferences, v.persons))
-    ?? field('conversations', opt(checkReferences, v.conversations)) ?? field('summaries', opt(checkReferences, v.summaries))
-    ?? field('messages', opt(checkReferences, v.messages)) ?? field('annotations', opt(checkReferences, v.annotations))
-    ?? field('workstream_events', opt(checkReferences, v.workstream_events)) ?? field('sources', opt(checkReferences, v.sources))
-    ?? field('source_windows', opt(checkReferences, v.source_windows)) ?? field('tags', opt(checkReferences, v.tags))
-}
-
-function checkSourceWindowBody(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  return field('id', checkString(v.id)) ?? field('name', checkString(v.name)) ?? field('created', checkTimestamp(v.created))
-    ?? field('updated', checkTimestamp(v.updated)) ?? field('schema', optSchema(v.schema))
-    ?? field('score', opt(checkScore, v.score)) ?? field('workstream_events', opt(checkReferences, v.workstream_events))
-    ?? field('websites', opt(checkReferences, v.websites)) ?? field('tags', opt(checkReferences, v.tags))
+  return field('id', checkString(v.id)) ?? field('reference', optObject(v.reference))
 }
 
 /* Primitives. */
-
-function checkList(v: unknown, checkItem: Check): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  const iterable = v.iterable
-  if (!Array.isArray(iterable)) return field('iterable', fail(AN_ARRAY, iterable))
-  for (let i = 0; i < iterable.length; i++) {
-    const failure = checkItem(iterable[i])
-    if (failure) return at('iterable', atIndex(i, failure))
-  }
-  return field('schema', optSchema(v.schema))
-}
-
-function checkUnmodelled(v: unknown): Failure | undefined {
-  return isObject(v) ? undefined : fail(AN_OBJECT, v)
-}
-
-function checkUnmodelledArray(v: unknown): Failure | undefined {
-  if (!Array.isArray(v)) return fail(AN_ARRAY, v)
-  for (let i = 0; i < v.length; i++) if (!isObject(v[i])) return atIndex(i, fail(AN_OBJECT, v[i]))
-  return undefined
-}
 
 function checkNumberArray(v: unknown): Failure | undefined {
   if (!Array.isArray(v)) return fail('an array of numbers', v)
@@ -413,12 +233,6 @@ function checkNumberArray(v: unknown): Failure | undefined {
 function checkNumberMap(v: unknown): Failure | undefined {
   if (!isObject(v)) return fail(AN_OBJECT, v)
   for (const key in v) if (typeof v[key] !== 'number' && Object.hasOwn(v, key)) return atKey(key, fail(A_NUMBER, v[key]))
-  return undefined
-}
-
-function checkStringMap(v: unknown): Failure | undefined {
-  if (!isObject(v)) return fail(AN_OBJECT, v)
-  for (const key in v) if (typeof v[key] !== 'string' && Object.hasOwn(v, key)) return atKey(key, fail(A_STRING, v[key]))
   return undefined
 }
 
@@ -490,6 +304,7 @@ function optString(v: unknown): Failure | undefined { return v == null ? undefin
 function optNumber(v: unknown): Failure | undefined { return v == null ? undefined : checkNumber(v) }
 function optBoolean(v: unknown): Failure | undefined { return v == null ? undefined : checkBoolean(v) }
 function optSchema(v: unknown): Failure | undefined { return v == null ? undefined : checkSchema(v) }
+function optObject(v: unknown): Failure | undefined { return v == null || isObject(v) ? undefined : fail(AN_OBJECT, v) }
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)

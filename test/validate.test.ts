@@ -36,6 +36,13 @@ function withChange<T>(value: T, path: string, next: unknown): T {
   return copy as T
 }
 
+/** The value at `path` in `value`, or undefined when a key on the way is missing. */
+function valueAt(value: unknown, path: string): unknown {
+  let target = value
+  for (const key of path.replace(/\[(\d+)\]/g, '.$1').split('.')) target = (target as Record<string, unknown> | undefined)?.[key]
+  return target
+}
+
 function caught(fn: () => unknown): WorkstreamSyncError {
   try {
     fn()
@@ -84,23 +91,60 @@ describe('checkWorkstreamEvent', () => {
     ['ide', 'tags.iterable', DELETE, 'tags.iterable: expected an array (missing)'],
     ['ide', 'tags.iterable[0].id', DELETE, 'tags.iterable[0].id: expected a string (missing)'],
     ['ide', 'tags.iterable[0]', 'rxjs', 'tags.iterable[0]: expected an object, got "rxjs"'],
-    ['ide', 'tags.iterable[0].reference.text', DELETE, 'tags.iterable[0].reference.text: expected a string (missing)'],
-    ['ide', 'tags.iterable[0].reference.created.value', 'soon', 'tags.iterable[0].reference.created.value: expected an ISO date string, got "soon"'],
+    ['ide', 'tags.iterable', 'rxjs', 'tags.iterable: expected an array, got "rxjs"'],
+    ['ide', 'tags.iterable[0].id', 5, 'tags.iterable[0].id: expected a string, got a number'],
+    ['ide', 'tags.iterable[0].reference', 'rxjs', 'tags.iterable[0].reference: expected an object, got "rxjs"'],
     ['ide', 'tags.indices', ['a'], 'tags.indices: expected an object, got an array'],
     ['ide', 'tags.indices.first', '0', 'tags.indices.first: expected a number, got "0"'],
     ['ide', 'tags.indices.not an identifier', true, 'tags.indices["not an identifier"]: expected a number, got a boolean'],
-    ['ide', 'source_windows.iterable[0].reference.name', DELETE, 'source_windows.iterable[0].reference.name: expected a string (missing)'],
-    ['ide', 'context.ide.tabs.iterable[0].anchor.fullpath', DELETE, 'context.ide.tabs.iterable[0].anchor.fullpath: expected a string (missing)'],
-    ['ide', 'context.ide.tabs.iterable[1].current', 'no', 'context.ide.tabs.iterable[1].current: expected a boolean, got "no"'],
-    ['ide', 'context.ide.tabs.iterable[0].value.raw', 12, 'context.ide.tabs.iterable[0].value.raw: expected a string, got a number'],
-    ['browser', 'context.browser.tabs.iterable[0].website.url', DELETE, 'context.browser.tabs.iterable[0].website.url: expected a string (missing)'],
-    ['browser', 'websites.iterable[0].reference.url', 3, 'websites.iterable[0].reference.url: expected a string, got a number'],
+    ['ide', 'tags.schema', 'v1', 'tags.schema: expected an object, got "v1"'],
+    ['ide', 'tags.score', { automatic: 1 }, 'tags.score.manual: expected a number (missing)'],
+    ['ide', 'source_windows.iterable[0].id', DELETE, 'source_windows.iterable[0].id: expected a string (missing)'],
+    ['ide', 'source_windows.iterable[0].reference', [], 'source_windows.iterable[0].reference: expected an object, got an array'],
+    ['ide', 'summaries', 'none', 'summaries: expected an object, got "none"'],
+    ['ide', 'sources', { iterable: [null] }, 'sources.iterable[0]: expected an object, got null'],
+    ['ide', 'messages', {}, 'messages.iterable: expected an array (missing)'],
+    ['ide', 'annotations', { iterable: [{ reference: {} }] }, 'annotations.iterable[0].id: expected a string (missing)'],
+    ['ide', 'anchors', { iterable: [{ id: 'a', reference: 1 }] }, 'anchors.iterable[0].reference: expected an object, got a number'],
+    ['ide', 'persons', { iterable: {} }, 'persons.iterable: expected an array, got an object'],
+    ['ide', 'context', [], 'context: expected an object, got an array'],
+    ['ide', 'context', 'ide', 'context: expected an object, got "ide"'],
+    ['ide', 'application.enrichment', 3, 'application.enrichment: expected an object, got a number'],
+    ['browser', 'websites.iterable', DELETE, 'websites.iterable: expected an array (missing)'],
+    ['browser', 'websites.iterable[0].reference', 3, 'websites.iterable[0].reference: expected an object, got a number'],
     ['browser', 'browserUrl', false, 'browserUrl: expected a string, got a boolean'],
-    ['native_ocr', 'context.native_ocr.ocrText', DELETE, 'context.native_ocr.ocrText: expected a string (missing)'],
-    ['native_ocr', 'context.native_ocr.isCached', 'false', 'context.native_ocr.isCached: expected a boolean, got "false"'],
-    ['accessibility', 'context.accessibility.windowTitle', DELETE, 'context.accessibility.windowTitle: expected a string (missing)'],
   ])('names the path when a %s event has %s set to %o', (kind, path, value, expected) => {
     expect(checkWorkstreamEvent(withChange(sample(kind), path, value))).toBe(expected)
+  })
+
+  it.each<[Kind, string]>([
+    ['ide', 'tags.iterable[0].reference.text'],
+    ['ide', 'tags.iterable[0].reference.created'],
+    ['ide', 'source_windows.iterable[0].reference.name'],
+    ['ide', 'context.ide.tabs.iterable[0].anchor.fullpath'],
+    ['ide', 'context.ide.tabs.iterable[0].anchor'],
+    ['browser', 'context.browser.tabs.iterable[0].website.url'],
+    ['browser', 'websites.iterable[0].reference.url'],
+    ['native_ocr', 'context.native_ocr.ocrText'],
+    ['accessibility', 'context.accessibility.windowTitle'],
+  ])('accepts a %s event whose deep graphs omit fields the official models call required (%s), so a newer or older Pieces OS never hides an event', (kind, path) => {
+    const event = sample(kind)
+    expect(valueAt(event, path)).toBeDefined()
+    expect(checkWorkstreamEvent(withChange(event, path, DELETE))).toBeUndefined()
+  })
+
+  it.each<[Kind, string, unknown]>([
+    ['ide', 'context.ide.tabs.iterable[1].current', 'no'],
+    ['ide', 'context.ide.tabs.iterable[0].value.raw', 12],
+    ['ide', 'context.ide.tabs', 'tabs'],
+    ['ide', 'tags.iterable[0].reference.created.value', 'soon'],
+    ['ide', 'tags.iterable[0].reference.id', 7],
+    ['ide', 'tags.iterable[0].schema', 'v1'],
+    ['browser', 'websites.iterable[0].reference.url', 3],
+    ['native_ocr', 'context.native_ocr.isCached', 'false'],
+    ['native_ocr', 'context.native_ocr', []],
+  ])('never reads inside a deep graph: accepts a %s event with %s set to %o', (kind, path, value) => {
+    expect(checkWorkstreamEvent(withChange(sample(kind), path, value))).toBeUndefined()
   })
 
   it('prefixes every message with the given path', () => {
@@ -193,6 +237,7 @@ describe('checkWorkstreamEvent', () => {
     try {
       expect(checkWorkstreamEvent(sample())).toBeUndefined()
       expect(checkWorkstreamEventsEnvelope({})).toBe('iterable: expected an array (missing)')
+      expect(checkWorkstreamEvent(withChange(sample(), 'tags', {}))).toBe('tags.iterable: expected an array (missing)')
     } finally {
       delete proto.iterable
       delete proto.stray
@@ -280,7 +325,16 @@ describe('parseSeededWorkstreamEvent', () => {
     ['internal_identifier', '', 'internal_identifier: expected a non-empty string, got ""'],
     ['internal_identifier', 5, 'internal_identifier: expected a non-empty string, got a number'],
     ['summary', { name: 'no id' }, 'summary.id: expected a string (missing)'],
+    ['summary', { id: 's1', reference: 'text' }, 'summary.reference: expected an object, got "text"'],
     ['tags.iterable[0].id', 9, 'tags.iterable[0].id: expected a string, got a number'],
+    ['tags.iterable', DELETE, 'tags.iterable: expected an array (missing)'],
+    ['tags.iterable[0].reference', 1, 'tags.iterable[0].reference: expected an object, got a number'],
+    ['context', 'ocr', 'context: expected an object, got "ocr"'],
+    ['anchors', [], 'anchors: expected an object, got an array'],
+    ['websites', { iterable: ['https://rxjs.dev'] }, 'websites.iterable[0]: expected an object, got "https://rxjs.dev"'],
+    ['persons', { iterable: [{}] }, 'persons.iterable[0].id: expected a string (missing)'],
+    ['readable', 5, 'readable: expected a string, got a number'],
+    ['workstreamEventsVector[0]', 'x', 'workstreamEventsVector[0]: expected a number, got "x"'],
   ])('rejects a seed whose %s is %o with kind invalid-input', (path, value, expected) => {
     const error = caught(() => parseSeededWorkstreamEvent(withChange(seed(), path, value)))
     expect(error.kind).toBe('invalid-input')
@@ -299,6 +353,14 @@ describe('parseSeededWorkstreamEvent', () => {
 
   it('accepts null optional fields', () => {
     expect(parseSeededWorkstreamEvent({ ...seed(), internal_identifier: null, context: null, tags: null, summary: null })).toBeDefined()
+  })
+
+  it('accepts a seed whose deep graphs omit fields the official models call required', () => {
+    for (const path of ['context.native_ocr.ocrText', 'tags.iterable[0].reference.text', 'tags.iterable[0].reference.created']) {
+      expect(valueAt(seed(), path)).toBeDefined()
+      expect(parseSeededWorkstreamEvent(withChange(seed(), path, DELETE))).toBeDefined()
+    }
+    expect(checkSeededWorkstreamEvent({ ...seed(), summary: { id: 's1', reference: {} } })).toBeUndefined()
   })
 
   it('points an official model object to SeededWorkstreamEventToJSON', () => {
