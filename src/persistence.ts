@@ -4,7 +4,7 @@ import type { WorkstreamEvent } from './models'
 import type { MutationRecord } from './mutation'
 import { memoryStorage, type SyncStorage, type SyncStorageArea } from './storage'
 import { checkSeededWorkstreamEvent, checkWorkstreamEvent } from './validate'
-import type { ServerSnapshot } from './view'
+import { changedIds, EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
 
 /** The cache's format. A cache of another format is discarded (there is no migration yet). */
 export const CACHE_FORMAT = 1
@@ -52,7 +52,7 @@ export class Persistence {
   #area: SyncStorageArea
   #fellBack = false
   readonly #options: PersistenceOptions
-  #savedEvents: ReadonlyMap<string, WorkstreamEvent> = new Map()
+  #saved: ServerSnapshot = EMPTY_SNAPSHOT
   #savedRecords = new Map<string, MutationRecord>()
   #savedSyncedAt: number | undefined
   #metaSaved = false
@@ -106,7 +106,7 @@ export class Persistence {
       this.#schedule()
     }
     sortInQueueOrder(records)
-    this.#savedEvents = new Map(events.map((e) => [e.id, e]))
+    this.#saved = { events, byId: new Map(events.map((e) => [e.id, e])) }
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
     this.#metaSaved = true
@@ -119,21 +119,21 @@ export class Persistence {
    * received, to store without stringifying it again.
    */
   save(server: ServerSnapshot, records: readonly MutationRecord[], lastSyncedAt: number | undefined, rawText?: (id: string) => string | undefined): void {
-    if (server.byId !== this.#savedEvents) {
+    if (server.byId !== this.#saved.byId) {
       let changed = false
-      for (const [id, event] of server.byId) {
-        if (this.#savedEvents.get(id) !== event) {
-          this.#pending.set(EVENT_PREFIX + id, rawText?.(id) ?? JSON.stringify(event))
-          changed = true
-        }
+      const write = (id: string, event: WorkstreamEvent | undefined): void => {
+        this.#pending.set(EVENT_PREFIX + id, event === undefined ? DELETE : (rawText?.(id) ?? JSON.stringify(event)))
+        changed = true
       }
-      for (const id of this.#savedEvents.keys()) {
-        if (!server.byId.has(id)) {
-          this.#pending.set(EVENT_PREFIX + id, DELETE)
-          changed = true
-        }
+      const saved = this.#saved.byId
+      const ids = changedIds(this.#saved, server)
+      if (ids !== undefined) {
+        for (const id of ids) write(id, server.byId.get(id))
+      } else {
+        for (const [id, event] of server.byId) if (saved.get(id) !== event) write(id, event)
+        for (const id of saved.keys()) if (!server.byId.has(id)) write(id, undefined)
       }
-      this.#savedEvents = server.byId
+      this.#saved = server
       if (changed || lastSyncedAt !== this.#savedSyncedAt) this.#writeMeta(lastSyncedAt)
     }
     const current = new Set<string>()
@@ -174,7 +174,7 @@ export class Persistence {
   async clear(): Promise<void> {
     this.#pending.clear()
     await this.#writing
-    this.#savedEvents = new Map()
+    this.#saved = EMPTY_SNAPSHOT
     this.#savedRecords.clear()
     this.#savedSyncedAt = undefined
     this.#metaSaved = false

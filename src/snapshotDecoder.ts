@@ -1,4 +1,5 @@
 import type { WorkstreamEvent } from './models'
+import type { SnapshotDelta } from './view'
 import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
 import { createRangeComparer, hasByteOrderMark, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from './jsonScanner'
@@ -29,6 +30,9 @@ export interface DecodedSnapshot {
    * persistence layer to store without re-stringifying; undefined for events kept from before.
    */
   rawText(id: string): string | undefined
+  readonly stamp: object
+  /** The ids that differ from `previous` (when one was given): what consumers need to look at. */
+  readonly changedFrom?: SnapshotDelta
 }
 
 export interface DecodeOptions {
@@ -69,12 +73,15 @@ interface Resolution {
   /** Id to item index of the events this decode made (rather than kept). */
   readonly fresh: Map<string, number>
   readonly kept: (WorkstreamEvent | undefined)[]
+  readonly changedFrom: SnapshotDelta | undefined
 }
 
 class Snapshot implements DecodedSnapshot {
   readonly events: readonly WorkstreamEvent[]
   readonly byId: ReadonlyMap<string, WorkstreamEvent>
   readonly quarantined: readonly WorkstreamSyncError[]
+  readonly changedFrom: SnapshotDelta | undefined
+  readonly stamp = {}
   /** Set to 'identical' when a byte-identical body returns this result again. */
   path: 'identical' | 'slices' | 'full'
   readonly #table: SliceTable
@@ -84,6 +91,7 @@ class Snapshot implements DecodedSnapshot {
     this.events = resolved.events
     this.byId = resolved.byId
     this.quarantined = resolved.quarantined
+    this.changedFrom = resolved.changedFrom
     this.path = path
     this.#table = table
     this.#fresh = resolved.fresh
@@ -286,7 +294,7 @@ function resolveItems(items: Items, previous: DecodedSnapshot | undefined, optio
   const { ids, values, reused } = items
   const last = new Map<string, number>()
   for (let i = 0; i < ids.length; i++) last.set(ids[i]!, i)
-  const resolution: Resolution = { events: [], byId: new Map(), quarantined: [], fresh: new Map(), kept: new Array(ids.length) }
+  const resolution = { events: [] as WorkstreamEvent[], byId: new Map<string, WorkstreamEvent>(), quarantined: [] as WorkstreamSyncError[], fresh: new Map<string, number>(), kept: new Array<WorkstreamEvent | undefined>(ids.length) }
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!
     if (last.get(id) !== i) continue
@@ -309,7 +317,20 @@ function resolveItems(items: Items, previous: DecodedSnapshot | undefined, optio
     resolution.events.push(event)
     resolution.byId.set(id, event)
   }
-  return resolution
+  return { ...resolution, changedFrom: previous && deltaFrom(previous, resolution.byId) }
+}
+
+function deltaFrom(previous: DecodedSnapshot, byId: ReadonlyMap<string, WorkstreamEvent>): SnapshotDelta {
+  const base = previous.byId
+  const ids: string[] = []
+  let kept = 0
+  for (const [id, event] of byId) {
+    const was = base.get(id)
+    if (was !== event) ids.push(id)
+    if (was !== undefined) kept++
+  }
+  if (kept < base.size) for (const id of base.keys()) if (!byId.has(id)) ids.push(id)
+  return { from: previous.stamp, ids }
 }
 
 function quarantine(id: string, itemPath: string, problem: string, hasGood: boolean): WorkstreamSyncError {

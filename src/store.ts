@@ -17,7 +17,7 @@ import { browserTabCoordinator } from './browserTabs'
 import type { TabCoordinator } from './tabs'
 import { TabSync } from './tabSync'
 import { isValidId, parseSeededWorkstreamEvent } from './validate'
-import { diffViews, isEmptyChange, rebase, type EventChanges, type View } from './view'
+import { diffViews, EMPTY_VIEW, isEmptyChange, rebase, type EventChanges, type View } from './view'
 import type { WorkstreamStore } from './workstreamStore'
 
 export type { WorkstreamStore }
@@ -35,7 +35,7 @@ class Store implements WorkstreamStore {
   /** This instance's id: the origin of its mutations, and its name among tabs. */
   readonly #id: string
   #state: SyncState = initialState
-  #view: View = { events: [], byId: new Map() }
+  #view: View = EMPTY_VIEW
   readonly #events = new BehaviorSubject<readonly WorkstreamEvent[]>([])
   readonly #status: BehaviorSubject<SyncStatus>
   readonly #outbox = new BehaviorSubject<readonly PendingMutation[]>([])
@@ -335,7 +335,7 @@ class Store implements WorkstreamStore {
     this.#state = next
     if (next.server !== previous.server || next.records !== previous.records) {
       const view = rebase(next.server, next.records)
-      const changes = diffViews(this.#view.byId, view.byId)
+      const changes = diffViews(this.#view, view)
       if (!isEmptyChange(changes)) {
         this.#view = view
         this.#o.logger.debug(`view changed: +${changes.added.length} ~${changes.updated.length} -${changes.removed.length}`)

@@ -2,7 +2,7 @@ import type { WorkstreamEvent } from './models'
 import type { MutationRecord, Settlement } from './mutation'
 import type { SyncAction, SyncState } from './state'
 import type { TabCoordinator, TabMessage } from './tabs'
-import { snapshotOf, type ServerSnapshot } from './view'
+import { changedIds, snapshotOf, type ServerSnapshot } from './view'
 
 export interface TabSyncHost {
   readonly id: string
@@ -25,8 +25,8 @@ export class TabSync {
   readonly #tabs: TabCoordinator
   readonly #host: TabSyncHost
   readonly #off: () => void
-  /** Leader: the server map last broadcast, and the broadcast's version. */
-  #sentServer: ReadonlyMap<string, WorkstreamEvent> | undefined
+  /** Leader: the server snapshot last broadcast, and the broadcast's version. */
+  #sentServer: ServerSnapshot | undefined
   #version = 0
   readonly #settledIds: string[] = []
   /** Follower: the version of the leader's state it holds (-1: none, ask for all). */
@@ -78,16 +78,24 @@ export class TabSync {
     let server: Extract<TabMessage, { type: 'state' }>['server']
     if (full || before === undefined) {
       server = { full: state.server.events }
-    } else if (before === state.server.byId) {
-      server = { upserted: [], removed: [], base: this.#version }
     } else {
       const upserted: WorkstreamEvent[] = []
       const removed: string[] = []
-      for (const [id, event] of state.server.byId) if (before.get(id) !== event) upserted.push(event)
-      for (const id of before.keys()) if (!state.server.byId.has(id)) removed.push(id)
+      const { byId } = state.server
+      const ids = changedIds(before, state.server)
+      if (ids !== undefined) {
+        for (const id of ids) {
+          const event = byId.get(id)
+          if (event === undefined) removed.push(id)
+          else upserted.push(event)
+        }
+      } else {
+        for (const [id, event] of byId) if (before.byId.get(id) !== event) upserted.push(event)
+        for (const id of before.byId.keys()) if (!byId.has(id)) removed.push(id)
+      }
       server = { upserted, removed, base: this.#version }
     }
-    this.#sentServer = state.server.byId
+    this.#sentServer = state.server
     this.#version++
     this.#tabs.post({ type: 'state', from: this.#host.id, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled })
   }
@@ -122,10 +130,12 @@ export class TabSync {
     } else if (server.upserted.length === 0 && server.removed.length === 0) {
       snapshot = this.#host.state().server
     } else {
-      const byId = new Map(this.#host.state().server.byId)
+      const base = this.#host.state().server
+      const byId = new Map(base.byId)
       for (const id of server.removed) byId.delete(id)
       for (const event of server.upserted) byId.set(event.id, event)
-      snapshot = { events: [...byId.values()], byId }
+      const ids = [...server.removed, ...server.upserted.map((e) => e.id)]
+      snapshot = { events: [...byId.values()], byId, stamp: {}, ...(base.stamp ? { changedFrom: { from: base.stamp, ids } } : {}) }
     }
     this.#followedVersion = message.version
     const mine = message.settled.filter((s) => s.origin === this.#host.id)

@@ -5,12 +5,29 @@ import type { MutationRecord } from './mutation'
 export interface ServerSnapshot {
   readonly events: readonly WorkstreamEvent[]
   readonly byId: ReadonlyMap<string, WorkstreamEvent>
+  /** Names this snapshot to the delta of a later one made from it (a token, retaining nothing). */
+  readonly stamp?: object
+  /**
+   * Set when this snapshot was made from another one: that one's stamp, and the ids whose event
+   * differs between the two (added, changed or removed). It lets the view, the cache and the
+   * other tabs work in proportion to the change instead of to the snapshot.
+   */
+  readonly changedFrom?: SnapshotDelta
+}
+
+export interface SnapshotDelta {
+  readonly from: object
+  readonly ids: readonly string[]
 }
 
 /** What the app sees: newest `created` first, and by id. */
 export interface View {
   readonly events: readonly WorkstreamEvent[]
   readonly byId: ReadonlyMap<string, WorkstreamEvent>
+  /** The snapshot under the view. */
+  readonly server: ServerSnapshot
+  /** What the mutations lay over it, by id: the event shown instead of (or besides) the server's, or null for hidden. */
+  readonly overlay: ReadonlyMap<string, WorkstreamEvent | null>
 }
 
 /** What one applied change did to the view. `removed` holds the events' last versions. */
@@ -30,67 +47,165 @@ export function snapshotOf(events: readonly WorkstreamEvent[]): ServerSnapshot {
   for (const event of events) byId.set(event.id, event)
   // Duplicate ids: the last occurrence wins in byId, so the list must agree with it.
   const list = byId.size === events.length ? events : [...byId.values()]
-  return { events: list, byId }
+  return { events: list, byId, stamp: {} }
+}
+
+/** The ids whose event differs between `previous` and `server`, when `server` can tell; else undefined. */
+export function changedIds(previous: ServerSnapshot | undefined, server: ServerSnapshot): readonly string[] | undefined {
+  if (previous === undefined) return undefined
+  if (previous.byId === server.byId) return []
+  const delta = server.changedFrom
+  return delta !== undefined && previous.stamp !== undefined && delta.from === previous.stamp ? delta.ids : undefined
 }
 
 /**
  * The view: the server snapshot with the pending mutations laid over it, in queue order.
  * A create shows its optimistic event (or, once confirmed, the server's answer, unless the
  * snapshot already has a version of its own); a delete hides its event. The snapshot itself is
- * never written to.
+ * never written to, nor copied: the view's map reads through to it.
  */
 export function rebase(server: ServerSnapshot, records: readonly MutationRecord[]): View {
-  if (records.length === 0) return { events: sortNewestFirst(server.events), byId: server.byId }
-  const byId = new Map(server.byId)
+  const base = sortedEvents(server)
+  const overlay = new Map<string, WorkstreamEvent | null>()
   for (const record of records) {
     if (record.kind === 'delete') {
-      byId.delete(record.eventId)
+      overlay.set(record.eventId, null)
     } else if (record.state === 'confirmed') {
-      if (!server.byId.has(record.eventId) && record.confirmed) byId.set(record.eventId, record.confirmed)
+      if (!server.byId.has(record.eventId) && record.confirmed) overlay.set(record.eventId, record.confirmed)
     } else if (record.optimistic) {
-      byId.set(record.eventId, record.optimistic)
+      overlay.set(record.eventId, record.optimistic)
     }
   }
-  return { events: sortNewestFirst([...byId.values()]), byId }
+  if (overlay.size === 0) return { events: base, byId: server.byId, server, overlay }
+  const shown: WorkstreamEvent[] = []
+  for (const event of overlay.values()) if (event !== null) shown.push(event)
+  const order = sortNewestFirst(shown)
+  // The server's events are in order already: merge the few overlay events in instead of sorting all.
+  const events: WorkstreamEvent[] = []
+  let j = 0
+  for (const event of base) {
+    if (overlay.has(event.id)) continue
+    while (j < order.length && newestFirst(order[j]!, event) <= 0) events.push(order[j++]!)
+    events.push(event)
+  }
+  while (j < order.length) events.push(order[j++]!)
+  return { events, byId: new LayeredMap(server.byId, overlay), server, overlay }
 }
 
-const createdTimes = new WeakMap<WorkstreamEvent, number>()
+export const EMPTY_VIEW: View = { events: [], byId: EMPTY_SNAPSHOT.byId, server: EMPTY_SNAPSHOT, overlay: new Map() }
 
-function createdTime(event: WorkstreamEvent): number {
-  let time = createdTimes.get(event)
-  if (time === undefined) {
-    time = Date.parse(event.created.value)
-    if (Number.isNaN(time)) time = 0
-    createdTimes.set(event, time)
-  }
-  return time
+const sorted = new WeakMap<ServerSnapshot, readonly WorkstreamEvent[]>()
+
+/** The server's events newest first, computed once per snapshot. */
+function sortedEvents(server: ServerSnapshot): readonly WorkstreamEvent[] {
+  let events = sorted.get(server)
+  if (events === undefined) sorted.set(server, (events = sortNewestFirst(server.events)))
+  return events
+}
+
+function createdMs(event: WorkstreamEvent): number {
+  const time = Date.parse(event.created.value)
+  return Number.isNaN(time) ? 0 : time
 }
 
 function newestFirst(a: WorkstreamEvent, b: WorkstreamEvent): number {
-  return createdTime(b) - createdTime(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  return createdMs(b) - createdMs(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
 /** Newest `created` first, ties by id. Returns the input itself when it is already in order. */
 export function sortNewestFirst(events: readonly WorkstreamEvent[]): readonly WorkstreamEvent[] {
-  for (let i = 1; i < events.length; i++) {
-    if (newestFirst(events[i - 1]!, events[i]!) > 0) return [...events].sort(newestFirst)
+  const n = events.length
+  // Each time is parsed once per call rather than once per comparison.
+  const times = new Float64Array(n)
+  for (let i = 0; i < n; i++) times[i] = createdMs(events[i]!)
+  const before = (i: number, j: number): number => {
+    const a = events[i]!.id
+    const b = events[j]!.id
+    return times[j]! - times[i]! || (a < b ? -1 : a > b ? 1 : 0)
   }
-  return events
+  let inOrder = true
+  for (let i = 1; i < n && inOrder; i++) inOrder = before(i - 1, i) <= 0
+  if (inOrder) return events
+  return Array.from({ length: n }, (_, i) => i).sort(before).map((i) => events[i]!)
 }
 
-/** The events added, changed (by identity) and removed between two views. */
-export function diffViews(before: ReadonlyMap<string, WorkstreamEvent>, after: ReadonlyMap<string, WorkstreamEvent>): EventChanges {
+/** A snapshot's map with a few events replaced, added or hidden, read through without a copy. */
+class LayeredMap implements ReadonlyMap<string, WorkstreamEvent> {
+  readonly size: number
+  readonly #base: ReadonlyMap<string, WorkstreamEvent>
+  readonly #overlay: ReadonlyMap<string, WorkstreamEvent | null>
+
+  constructor(base: ReadonlyMap<string, WorkstreamEvent>, overlay: ReadonlyMap<string, WorkstreamEvent | null>) {
+    this.#base = base
+    this.#overlay = overlay
+    let size = base.size
+    for (const [id, event] of overlay) {
+      if (event === null) size -= base.has(id) ? 1 : 0
+      else size += base.has(id) ? 0 : 1
+    }
+    this.size = size
+  }
+
+  get(id: string): WorkstreamEvent | undefined {
+    const over = this.#overlay.get(id)
+    return over === undefined ? this.#base.get(id) : (over ?? undefined)
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined
+  }
+
+  *entries(): MapIterator<[string, WorkstreamEvent]> {
+    for (const [id, event] of this.#base) {
+      const over = this.#overlay.get(id)
+      if (over === undefined) yield [id, event]
+      else if (over !== null) yield [id, over]
+    }
+    for (const [id, event] of this.#overlay) if (event !== null && !this.#base.has(id)) yield [id, event]
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [id] of this.entries()) yield id
+  }
+
+  *values(): MapIterator<WorkstreamEvent> {
+    for (const [, event] of this.entries()) yield event
+  }
+
+  [Symbol.iterator](): MapIterator<[string, WorkstreamEvent]> {
+    return this.entries()
+  }
+
+  forEach(callback: (value: WorkstreamEvent, key: string, map: ReadonlyMap<string, WorkstreamEvent>) => void): void {
+    for (const [id, event] of this.entries()) callback(event, id, this)
+  }
+}
+
+/**
+ * The events added, changed (by identity) and removed between two views. When both stand on the
+ * same snapshot, or the later snapshot knows its delta from the earlier one, only the ids the
+ * overlays and the delta name can differ.
+ */
+export function diffViews(before: View, after: View): EventChanges {
   const added: WorkstreamEvent[] = []
   const updated: WorkstreamEvent[] = []
   const removed: WorkstreamEvent[] = []
-  if (before === after) return { added, updated, removed }
-  for (const [id, event] of after) {
-    const previous = before.get(id)
-    if (previous === undefined) added.push(event)
-    else if (previous !== event) updated.push(event)
+  if (before.byId === after.byId) return { added, updated, removed }
+  const delta = changedIds(before.server, after.server)
+  const compare = (id: string, was: WorkstreamEvent | undefined, now: WorkstreamEvent | undefined): void => {
+    if (was === now) return
+    if (was === undefined) added.push(now!)
+    else if (now === undefined) removed.push(was)
+    else updated.push(now)
   }
-  if (before.size + added.length !== after.size) {
-    for (const [id, event] of before) if (!after.has(id)) removed.push(event)
+  if (delta !== undefined) {
+    const ids = new Set([...delta, ...before.overlay.keys(), ...after.overlay.keys()])
+    for (const id of ids) compare(id, before.byId.get(id), after.byId.get(id))
+    return { added, updated, removed }
+  }
+  for (const [id, event] of after.byId) compare(id, before.byId.get(id), event)
+  if (before.byId.size + added.length !== after.byId.size) {
+    for (const [id, event] of before.byId) if (!after.byId.has(id)) removed.push(event)
   }
   return { added, updated, removed }
 }

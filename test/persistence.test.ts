@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
 import { indexedDbStorage, memoryStorage, type SyncStorage } from '../src/storage'
-import { CACHE_FORMAT } from '../src/persistence'
+import { CACHE_FORMAT, Persistence } from '../src/persistence'
+import { snapshotOf } from '../src/view'
 import { makeStore, startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { storeNamespace } from '../src/storeOptions'
@@ -44,6 +45,37 @@ describe('persistence', () => {
     const keys = (await area.entries()).map(([key]) => key).sort()
     expect(keys).toEqual(['e:a', 'meta'])
     area.close()
+  })
+
+  it('writes what a snapshot says changed from the one it saved, and compares everything otherwise', async () => {
+    const written: string[][] = []
+    const inner = memoryStorage()
+    const storage: SyncStorage = {
+      kind: 'recording',
+      open(namespace) {
+        const area = inner.open(namespace)
+        return { ...area, setMany: (items) => (written.push(items.map(([key]) => key)), area.setMany(items)), delMany: (keys) => (written.push(keys.map((key) => `-${key}`)), area.delMany(keys)) }
+      },
+    }
+    const persistence = new Persistence({ storage, namespace: 'n', onError: (error) => expect.unreachable(error.message) })
+    const [a, b, c] = [makeEvent('a'), makeEvent('b'), makeEvent('c')]
+    const first = snapshotOf([a, b])
+    persistence.save(first, [], 1)
+    await persistence.flush()
+    written.length = 0
+    // The delta names c and b; a is the same object, so no full comparison is needed to skip it.
+    const byId = new Map([['a', a], ['c', c]])
+    persistence.save({ events: [a, c], byId, changedFrom: { from: first.stamp!, ids: ['c', 'b'] } }, [], 2)
+    await persistence.flush()
+    expect(written.flat().sort()).toEqual(['-e:b', 'e:c', 'meta'])
+    written.length = 0
+    // A delta from a map this cache never saved is ignored: the full comparison finds the change.
+    const a2 = makeEvent('a', 0, { readable: 'changed' })
+    persistence.save({ events: [a2, c], byId: new Map([['a', a2], ['c', c]]), changedFrom: { from: first.stamp!, ids: [] } }, [], 3)
+    await persistence.flush()
+    expect(written.flat().sort()).toEqual(['e:a', 'meta'])
+    const loaded = await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()
+    expect(loaded.events?.map((e) => e.readable).sort()).toEqual(['changed', 'event c'])
   })
 
   it('falls back to memory on a quota error, reports it, and keeps syncing and queueing', async () => {

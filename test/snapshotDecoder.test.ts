@@ -289,6 +289,23 @@ describe('decodeSnapshot: changed bodies', () => {
   })
 })
 
+describe('decodeSnapshot: the delta', () => {
+  it('has none on a first decode, and names the added, changed and removed ids after one', () => {
+    const first = decodeSnapshot(body([event('a'), event('b'), event('c')]), undefined, options)
+    expect(first.changedFrom).toBeUndefined()
+    const next = decodeSnapshot(body([event('d'), event('a'), event('b', 'changed')]), first, options)
+    expect([...next.changedFrom!.ids].sort()).toEqual(['b', 'c', 'd'])
+    expect(next.changedFrom!.from).toBe(first.stamp)
+  })
+
+  it('leaves out a quarantined event that keeps its last good version', () => {
+    const first = decodeSnapshot(body([event('a'), event('b')]), undefined, options)
+    const next = decodeSnapshot(body([event('a'), { id: 'b', created: { value: 1 } }]), first, options)
+    expect(next.byId.get('b')).toBe(first.byId.get('b'))
+    expect(next.changedFrom!.ids).toEqual([])
+  })
+})
+
 describe('decodeSnapshot: quarantine', () => {
   const broken = (id: string): unknown => ({ id, created: { value: 42 } })
 
@@ -483,6 +500,14 @@ describe('decodeSnapshot: property', () => {
         expect(full.events.length).toBe(fast.events.length)
         full.events.forEach((e, i) => expect(e === fast.events[i] || (fast.rawText(e.id) !== undefined && canonical(e) === canonical(fast.events[i]))).toBe(true))
         expect(full.quarantined.map((e) => e.message)).toEqual(fast.quarantined.map((e) => e.message))
+
+        // The delta names exactly the ids whose event is new, another object, or gone.
+        const differing = new Set([...first.byId.keys(), ...fast.byId.keys()].filter((id) => first.byId.get(id) !== fast.byId.get(id)))
+        for (const result of fast === first ? [] : [fast, full]) {
+          expect(result.changedFrom?.from).toBe(first.stamp)
+          expect(new Set(result.changedFrom?.ids)).toEqual(result === fast ? differing : new Set([...first.byId.keys(), ...full.byId.keys()].filter((id) => first.byId.get(id) !== full.byId.get(id))))
+          expect(result.changedFrom?.ids.length).toBe(new Set(result.changedFrom?.ids).size)
+        }
       }),
       { numRuns: 300 },
     )
