@@ -105,6 +105,42 @@ export function parseJsonSlice(decoder: TextDecoder, bytes: Uint8Array, start: n
   }
 }
 
+/**
+ * Whether the bytes [start, end) are certainly valid JSON of the simplest shape: an object of
+ * string keys without escapes to whole numbers, such as a snapshot's `indices`. False means only
+ * "not that shape": JSON.parse must then decide. This lets the decoder accept a large index map
+ * without building an object of tens of thousands of keys just to learn that it parses.
+ */
+export function isFlatNumberMap(bytes: Uint8Array, start: number, end: number): boolean {
+  let p = skipWhitespace(bytes, start)
+  if (bytes[p] !== OPEN_BRACE) return false
+  p = skipWhitespace(bytes, p + 1)
+  if (bytes[p] === CLOSE_BRACE) return p + 1 === end
+  for (;;) {
+    if (bytes[p] !== QUOTE) return false
+    p++
+    for (;;) {
+      if (p >= end) return false
+      const c = bytes[p++]!
+      if (c === QUOTE) break
+      // An escape or a raw control character: leave it to JSON.parse.
+      if (c === BACKSLASH || c < 0x20) return false
+    }
+    p = skipWhitespace(bytes, p)
+    if (bytes[p] !== 0x3a) return false
+    p = skipWhitespace(bytes, p + 1)
+    if (bytes[p] === 0x2d) p++
+    const digits = p
+    while (p < end && bytes[p]! >= 0x30 && bytes[p]! <= 0x39) p++
+    // At least one digit, and no leading zero before another digit.
+    if (p === digits || (bytes[digits] === 0x30 && p - digits > 1)) return false
+    p = skipWhitespace(bytes, p)
+    if (bytes[p] === CLOSE_BRACE) return p + 1 === end
+    if (bytes[p] !== 0x2c) return false
+    p = skipWhitespace(bytes, p + 1)
+  }
+}
+
 /** Compares `length` bytes of `a` from `aStart` with `length` bytes of `b` from `bStart`. */
 export type RangeComparer = (aStart: number, bStart: number, length: number) => boolean
 

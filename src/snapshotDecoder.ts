@@ -2,7 +2,7 @@ import type { WorkstreamEvent } from './models'
 import type { SnapshotDelta } from './view'
 import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
-import { createRangeComparer, hasByteOrderMark, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from './jsonScanner'
+import { createRangeComparer, hasByteOrderMark, isFlatNumberMap, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from './jsonScanner'
 import type { RangeComparer } from './jsonScanner'
 
 /**
@@ -154,11 +154,11 @@ function decodeSlices(body: Uint8Array, previous: DecodedSnapshot | undefined, t
       items = { ids: [], values: [], reused: [], bounds: [] }
       p = walkIterable(body, p, table, decoder, items)
     } else {
-      // `schema`, `score`, `indices` and unknown keys are parsed only to reject invalid JSON.
+      // `schema`, `score`, `indices` and unknown keys are checked only to reject invalid JSON.
       // `indices` is not used: `iterable` is authoritative, and indices that disagree with it
       // (stale, partial, or built by a buggy server) must not drop, duplicate or reorder events.
       const end = scanValue(body, p)
-      p = end < 0 || parseJsonSlice(decoder, body, p, end) === NOT_JSON ? -1 : end
+      p = end < 0 || !(isFlatNumberMap(body, p, end) || parseJsonSlice(decoder, body, p, end) !== NOT_JSON) ? -1 : end
     }
     if (p < 0) return undefined
     p = skipWhitespace(body, p)
@@ -215,7 +215,7 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
       items.values.push(value)
       items.reused.push(false)
       if (table !== undefined) {
-        indexById ??= new Map(table.ids.map((known, c) => [known, c]))
+        indexById ??= indexOfIds(table.ids)
         const before = indexById.get(id) ?? -1
         if (before >= j + 4 && resume < 0) resume = j
         if (before >= j) j = before + 1
@@ -227,6 +227,12 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
     if (body[p] !== 0x2c) return -1
     p = skipWhitespace(body, p + 1)
   }
+}
+
+function indexOfIds(ids: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>()
+  for (let c = 0; c < ids.length; c++) index.set(ids[c]!, c)
+  return index
 }
 
 /** Whether the bytes at `p` are those of the previous body's element k, which was valid. */
@@ -288,49 +294,73 @@ function describe(value: unknown): string {
 
 /**
  * Validates the items that were parsed, quarantines the invalid ones, and gives every event that
- * equals the previous version of its id that version's identity.
+ * equals the previous version of its id that version's identity. The last occurrence of an id
+ * wins; a body without duplicate ids (the usual one) is resolved in one pass.
  */
 function resolveItems(items: Items, previous: DecodedSnapshot | undefined, options: DecodeOptions): Resolution {
+  // With duplicates, the index of an id is that of its last occurrence.
+  return resolvePass(items, previous, options, undefined) ?? resolvePass(items, previous, options, indexOfIds(items.ids))!
+}
+
+/**
+ * One pass over the items. Without `last` it assumes every id occurs once, and returns undefined
+ * when the count of distinct ids shows otherwise; with `last` it skips all but the last occurrence.
+ */
+function resolvePass(items: Items, previous: DecodedSnapshot | undefined, options: DecodeOptions, last: ReadonlyMap<string, number> | undefined): Resolution | undefined {
   const { ids, values, reused } = items
-  const last = new Map<string, number>()
-  for (let i = 0; i < ids.length; i++) last.set(ids[i]!, i)
-  const resolution = { events: [] as WorkstreamEvent[], byId: new Map<string, WorkstreamEvent>(), quarantined: [] as WorkstreamSyncError[], fresh: new Map<string, number>(), kept: new Array<WorkstreamEvent | undefined>(ids.length) }
+  const previousById = previous?.byId
+  const events: WorkstreamEvent[] = []
+  const byId = new Map<string, WorkstreamEvent>()
+  const quarantined: WorkstreamSyncError[] = []
+  const fresh = new Map<string, number>()
+  const kept = new Array<WorkstreamEvent | undefined>(ids.length)
+  const changed: string[] = []
+  let dropped: Set<string> | undefined
+  /** Items whose id the previous result had: fewer than it had means some were removed. */
+  let known = 0
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!
-    if (last.get(id) !== i) continue
+    if (last !== undefined && last.get(id) !== i) continue
     let event = values[i] as WorkstreamEvent
-    if (reused[i] !== true) {
-      const before = previous?.byId.get(id) ?? options.lastGood?.(id)
+    // A reused item is the previous result's own event for its id (the last occurrence it kept).
+    if (reused[i] === true) {
+      known++
+    } else {
+      const was = previousById?.get(id)
+      if (was !== undefined) known++
+      const before = was ?? options.lastGood?.(id)
       const problem = options.validate(values[i], `iterable[${i}]`)
       if (problem !== undefined) {
-        resolution.quarantined.push(quarantine(id, `iterable[${i}]`, problem, before !== undefined))
-        if (before === undefined) continue
-        resolution.events.push(before)
-        resolution.byId.set(id, before)
+        quarantined.push(quarantine(id, `iterable[${i}]`, problem, before !== undefined))
+        if (before === undefined) {
+          ;(dropped ??= new Set()).add(id)
+          continue
+        }
+        if (before !== was) changed.push(id)
+        events.push(before)
+        byId.set(id, before)
         continue
       }
       // Parse, then trust: `validate` accepted the value as a WorkstreamEvent.
       if (before !== undefined && jsonEqual(before, event)) event = before
-      else resolution.fresh.set(id, i)
+      else fresh.set(id, i)
+      if (event !== was) changed.push(id)
     }
-    resolution.kept[i] = event
-    resolution.events.push(event)
-    resolution.byId.set(id, event)
+    kept[i] = event
+    events.push(event)
+    byId.set(id, event)
   }
-  return { ...resolution, changedFrom: previous && deltaFrom(previous, resolution.byId) }
-}
-
-function deltaFrom(previous: DecodedSnapshot, byId: ReadonlyMap<string, WorkstreamEvent>): SnapshotDelta {
-  const base = previous.byId
-  const ids: string[] = []
-  let kept = 0
-  for (const [id, event] of byId) {
-    const was = base.get(id)
-    if (was !== event) ids.push(id)
-    if (was !== undefined) kept++
+  if (last === undefined) {
+    let distinct = byId.size
+    if (dropped !== undefined) for (const id of dropped) if (!byId.has(id)) distinct++
+    if (distinct !== ids.length) return undefined
   }
-  if (kept < base.size) for (const id of base.keys()) if (!byId.has(id)) ids.push(id)
-  return { from: previous.stamp, ids }
+  let changedFrom: SnapshotDelta | undefined
+  if (previous !== undefined && previousById !== undefined) {
+    if (known < previousById.size) for (const id of previousById.keys()) if (!byId.has(id)) changed.push(id)
+    changedFrom = { from: previous.stamp, ids: changed }
+  }
+  return { events, byId, quarantined, fresh, kept, changedFrom }
 }
 
 function quarantine(id: string, itemPath: string, problem: string, hasGood: boolean): WorkstreamSyncError {

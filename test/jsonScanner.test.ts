@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createRangeComparer, hasByteOrderMark, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from '../src/jsonScanner'
+import { createRangeComparer, hasByteOrderMark, isFlatNumberMap, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from '../src/jsonScanner'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
@@ -112,6 +112,59 @@ describe('parseJsonSlice', () => {
     expect(parseJsonSlice(decoder, bytes, 1, 10)).toBe(NOT_JSON)
     expect(parseJsonSlice(decoder, bytes, 1, 13)).toBe(NOT_JSON)
     expect(parseJsonSlice(decoder, bytes, 0, 0)).toBe(NOT_JSON)
+  })
+})
+
+describe('isFlatNumberMap', () => {
+  const check = (text: string): boolean => {
+    const bytes = utf8(text)
+    return isFlatNumberMap(bytes, 0, bytes.length)
+  }
+
+  it.each(['{}', '{ }', '{"a":0}', '{"a":0,"b":-12,"東京 🚀":3}', '{\n  "a" : 1 ,\n  "b":2\n}'])('accepts %s', (text) => {
+    expect(check(text)).toBe(true)
+  })
+
+  it.each([
+    ['an escape in a key', '{"a\\"b":1}'],
+    ['a raw control character in a key', '{"a\u0001":1}'],
+    ['a fraction', '{"a":1.5}'],
+    ['an exponent', '{"a":1e3}'],
+    ['a leading zero', '{"a":01}'],
+    ['a sign alone', '{"a":-}'],
+    ['a plus sign', '{"a":+1}'],
+    ['a string value', '{"a":"1"}'],
+    ['a trailing comma', '{"a":1,}'],
+    ['a missing colon', '{"a" 1}'],
+    ['two commas', '{"a":1,,"b":2}'],
+    ['an unclosed key', '{"a:1}'],
+    ['an array', '[1,2]'],
+    ['something after the object', '{"a":1}x'],
+  ])('leaves %s to JSON.parse', (_, text) => {
+    expect(check(text)).toBe(false)
+  })
+
+  it('never accepts what JSON.parse rejects', () => {
+    const piece = fc.constantFrom('{', '}', '"a"', '"\\u0041"', ':', ',', '0', '-1', '12', '01', ' ', '\n', '.5', 'e2', '"', '\\', '東', '\u0000')
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), (pieces) => {
+        const text = pieces.join('')
+        if (!check(text)) return
+        expect(() => JSON.parse(text)).not.toThrow()
+        expect(Object.values(JSON.parse(text) as object).every((v) => Number.isInteger(v))).toBe(true)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('accepts the indices of any object of whole numbers, as JSON.stringify writes them', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'grapheme' }), fc.integer()), (map) => {
+        const text = JSON.stringify(map)
+        const simple = Object.keys(map).every((key) => JSON.stringify(key) === `"${key}"`)
+        expect(check(text)).toBe(simple)
+      }),
+    )
   })
 })
 

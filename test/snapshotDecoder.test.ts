@@ -182,6 +182,13 @@ describe('decodeSnapshot: changed bodies', () => {
     expect(next.byId.get('b')).toBe(first.byId.get('b'))
   })
 
+  it('reads indices whose keys need JSON.parse (escapes) on the fast path', () => {
+    const text = envelopeText([event('a'), event('b')]).replace('"indices":{"a"', '"indices":{"\\u0061"')
+    const decoded = decodeSnapshot(utf8(text), undefined, options)
+    expect(decoded.path).toBe('slices')
+    expect(ids(decoded)).toEqual(['a', 'b'])
+  })
+
   it('ignores indices that disagree with iterable', () => {
     const text = JSON.stringify({ iterable: [event('a'), event('b')], indices: { z: 0, a: 7 } })
     expect(ids(decodeSnapshot(utf8(text), undefined, options))).toEqual(['a', 'b'])
@@ -380,6 +387,8 @@ describe('decodeSnapshot: bodies that are rejected whole', () => {
     ['with an item whose id is a number', envelopeText([event('a'), { id: 3 }]), 'iterable[1].id'],
     ['with an item that is not an object', envelopeText([event('a'), 'b']), 'iterable[1]'],
     ['with an invalid event after the first', good.replace('"event b"', '"event b" "x"'), undefined],
+    ['with a leading zero in indices', good.replace('"indices":{"a":0', '"indices":{"a":00'), undefined],
+    ['with a bad escape in an indices key', good.replace('"indices":{"a"', '"indices":{"\\q"'), undefined],
   ]
 
   it.each(cases)('rejects a body %s, with and without a previous result', (_, text, path) => {
