@@ -32,7 +32,10 @@ export interface PendingMutation {
   readonly queuedAt: number
   /** For `waiting`: when the next attempt is due. */
   readonly nextAttemptAt?: number
-  /** For a create: the outcome of an earlier send is unknown and a snapshot must tell first. */
+  /**
+   * The outcome of an earlier send is unknown and a snapshot must tell first: a create that may
+   * have landed, or a dead delete answered 5xx that may have been for an event already gone.
+   */
   readonly ambiguous?: boolean
 }
 

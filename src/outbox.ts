@@ -60,7 +60,8 @@ export interface FailureDecision {
  * 408, 429 and 5xx are retried with backoff, up to `maxAttempts`, then the mutation is a dead
  * letter. For a create, a failure that may have come after the server committed (no answer, a
  * timeout, an answer that is not an event, or 409 for its own client id) is ambiguous: a snapshot
- * requested `graceMs` later must say it is not there before it is sent again.
+ * requested `graceMs` later must say it is not there before it is sent again. A delete that runs
+ * out of attempts on a 5xx waits for a snapshot too: if the event is gone, it is done.
  */
 export function decideFailure(record: MutationRecord, error: WorkstreamSyncError, now: number, retry: ResolvedRetryOptions, graceMs: number, random: () => number): FailureDecision['action'] {
   if (record.kind === 'delete' && error.kind === 'http' && error.status === 404) {
@@ -71,13 +72,16 @@ export function decideFailure(record: MutationRecord, error: WorkstreamSyncError
   if (!ambiguous && !error.retryable) return { type: 'mutationFailed', id: record.id, error: plain, outcome: 'permanent' }
   const attempts = record.attempts
   const dead = attempts >= retry.maxAttempts
+  // Pieces OS may answer 500 to a delete of an id it no longer has: before such a delete counts as
+  // a dead letter, a snapshot requested from now on says whether the event is still there.
+  const unknownId = dead && record.kind === 'delete' && error.kind === 'http' && (error.status ?? 0) >= 500
   return {
     type: 'mutationFailed',
     id: record.id,
     error: plain,
     outcome: dead ? 'dead' : 'retry',
     ...(dead ? {} : { nextAttemptAt: now + backoffDelay(attempts, retry, random) }),
-    ...(ambiguous ? { ambiguousUntil: now + graceMs } : {}),
+    ...(ambiguous ? { ambiguousUntil: now + graceMs } : unknownId ? { ambiguousUntil: now } : {}),
   }
 }
 

@@ -73,7 +73,8 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
     case 'mutationFailed':
       return fail(base, action)
     case 'mutationRetried':
-      return update(base, action.id, (r) => (r.state === 'dead' ? withoutKeys({ ...r, state: 'queued', attempts: 0 }, 'nextAttemptAt') : r))
+      // A retried delete goes out again whatever a pending snapshot would say; a create must still wait for one.
+      return update(base, action.id, (r) => (r.state === 'dead' ? withoutKeys({ ...r, state: 'queued', attempts: 0 }, 'nextAttemptAt', ...(r.kind === 'delete' ? (['ambiguous'] as const) : [])) : r))
     case 'mutationDiscarded': {
       const record = base.records.find((r) => r.id === action.id)
       if (!record || record.state !== 'dead') return base
@@ -153,6 +154,11 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
       // The event is gone from a snapshot requested after the delete was queued: done, whatever
       // the server answered (Pieces OS may answer 500 for an id it does not know).
       settled.push(resolved(record))
+      continue
+    }
+    if (record.kind === 'delete' && record.ambiguous && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
+      // The event is still there: the server's refusal stands, and the dead letter is one.
+      keep(withoutKeys(record, 'ambiguous'))
       continue
     }
     keep(record)

@@ -223,6 +223,26 @@ describe('rule 5: failure classes', () => {
     expect(state.records.map((r) => r.id)).toEqual(['m1', 'm2'])
   })
 
+  it('lets a snapshot decide a delete that ran out of attempts on a 5xx, as Pieces OS answers 500 for an unknown id', () => {
+    const dead = decide(record('delete', DEFAULT_RETRY.maxAttempts), new WorkstreamSyncError('http', 'x', { status: 500 }))
+    expect(dead).toMatchObject({ outcome: 'dead', ambiguousUntil: 0 })
+    expect(decide(record('delete', DEFAULT_RETRY.maxAttempts), new WorkstreamSyncError('network', 'reset'))).not.toHaveProperty('ambiguousUntil')
+    const failed = run(requested(1), snapshot(1), queued(deleteRecord('m1', 'a', 1)), sent('m1'), { ...dead, id: 'm1' })
+    expect(nextToSend(failed.records, 0)).toBeUndefined()
+    // Gone from a later snapshot: done, not a dead letter.
+    const gone = reduce(reduce(failed, requested(2)), snapshot(2, [b]))
+    expect(gone.records).toHaveLength(0)
+    expect(gone.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved' }])
+    // Still there: a dead letter, no longer waiting for a snapshot.
+    const there = reduce(reduce(failed, requested(2)), snapshot(2, [a, b]))
+    expect(there.records[0]).toMatchObject({ state: 'dead' })
+    expect(there.records[0]).not.toHaveProperty('ambiguous')
+    // Retried by hand before any snapshot: it goes out again at once.
+    const retried = reduce(failed, { type: 'mutationRetried', id: 'm1' })
+    expect(retried.records[0]).not.toHaveProperty('ambiguous')
+    expect(nextToSend(retried.records, 0)?.id).toBe('m1')
+  })
+
   it('puts a retried dead letter back in the queue and rolls back a discarded one', () => {
     const dead = run(queued(deleteRecord('m1', 'a')), sent('m1'), { type: 'mutationFailed', id: 'm1', error: { kind: 'http', message: '500', status: 500 }, outcome: 'dead' })
     expect(reduce(dead, { type: 'mutationRetried', id: 'm1' }).records[0]).toMatchObject({ state: 'queued', attempts: 0 })

@@ -249,6 +249,17 @@ describe('store: faults', () => {
     expect(store.outbox).toEqual([])
   })
 
+  it('resolves a delete answered 500 for an unknown id from a snapshot, with polling off, instead of a dead letter', async () => {
+    const server = await startServer({ events: initial, unknownDeleteStatus: 500 })
+    const store = makeStore(server, { retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 } })
+    await store.refresh()
+    server.delete('a')
+    await store.delete('a')
+    expect(store.outbox).toEqual([])
+    expect(store.status.dead).toBe(0)
+    expect(server.requests.count('delete')).toBe(2)
+  })
+
   it('keeps the last good state and rejects refresh() when the snapshot is malformed', async () => {
     const server = await startServer({ events: initial })
     const store = makeStore(server)
