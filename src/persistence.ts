@@ -20,6 +20,7 @@ const META_KEY = 'meta'
 const EVENT_PREFIX = 'e:'
 const RECORD_PREFIX = 'm:'
 const DELETE = Symbol('delete')
+const EMPTY_ENTRY: [string, unknown] = ['', undefined]
 
 export interface PersistedData {
   /** Undefined when there was no usable cache. */
@@ -90,7 +91,10 @@ export class Persistence {
     const events: WorkstreamEvent[] = []
     const records: MutationRecord[] = []
     const bad: string[] = []
-    for (const [key, value] of stored) {
+    for (let i = 0; i < stored.length; i++) {
+      const [key, value] = stored[i]!
+      // Let go of each entry's text once read: the texts still unread are all a collection must keep.
+      stored[i] = EMPTY_ENTRY
       if (key.startsWith(EVENT_PREFIX)) {
         const event = readEvent(key.slice(EVENT_PREFIX.length), value)
         if (event) events.push(event)
