@@ -72,13 +72,24 @@ class Store implements WorkstreamStore {
     this.#tabs = options.tabs(options.namespace)
     this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e), timers: options.timers })
     this.#snapshots = new SnapshotSource(options.client, options.transferables)
+    this.#tabSync = new TabSync(this.#tabs, {
+      id: this.#id,
+      state: () => this.#state,
+      dispatch: (action) => this.#dispatch(action),
+      settle: (settled) => this.#callers.settle(settled),
+      retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
+      discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
+      visible: options.visible,
+      timers: options.timers,
+    })
     this.#poller = createPoller({
       intervalMs: options.pollIntervalMs,
       fetch: () => this.#fetchSnapshot(),
       backoff: (failures) => backoffDelay(failures, options.retry, options.random),
       timers: options.timers,
       online: options.online,
-      visible: options.visible,
+      // The leader also polls for the followers: a hidden leader tab must not freeze a visible one.
+      visible: this.#tabSync.pollVisible,
     })
     this.#sender = new OutboxSender({
       ...options,
@@ -87,14 +98,6 @@ class Store implements WorkstreamStore {
       canSend: () => this.#hydrated && this.#tabs.isLeader && options.online.get(),
       persisted: () => this.#persistence.flush(),
       requestSnapshot: () => this.#poller.refresh(),
-    })
-    this.#tabSync = new TabSync(this.#tabs, {
-      id: this.#id,
-      state: () => this.#state,
-      dispatch: (action) => this.#dispatch(action),
-      settle: (settled) => this.#callers.settle(settled),
-      retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
-      discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
     })
     this.#status = new BehaviorSubject(this.#computeStatus())
     this.events$ = this.#startingOnSubscribe(this.#events)

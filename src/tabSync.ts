@@ -1,3 +1,4 @@
+import type { SignalSource, Timers } from './environment'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord, Settlement } from './mutation'
 import type { SyncAction, SyncState } from './state'
@@ -12,10 +13,22 @@ export interface TabSyncHost {
   settle(settled: readonly Settlement[]): void
   retry(mutationId: string): void
   discard(mutationId: string): void
+  /** Whether this store's own page is visible. */
+  readonly visible: SignalSource
+  readonly timers: Timers
 }
 
 /** How many settled mutation ids the leader remembers, to ignore a follower's late re-post. */
 const SETTLED_MEMORY = 1000
+
+/** How often a visible follower tells the leader again that it is visible. */
+export const VISIBILITY_REFRESH_MS = 15_000
+
+/**
+ * How long the leader counts a follower as visible after it last said so: three missed repeats.
+ * A follower that hangs or dies without a word keeps a hidden leader polling no longer than this.
+ */
+export const VISIBILITY_TTL_MS = 45_000
 
 /**
  * The message side of several tabs: the leader broadcasts its state as deltas, followers apply
@@ -24,7 +37,8 @@ const SETTLED_MEMORY = 1000
 export class TabSync {
   readonly #tabs: TabCoordinator
   readonly #host: TabSyncHost
-  readonly #off: () => void
+  readonly #offs: Array<() => void>
+  #disposed = false
   /** Leader: the server snapshot last broadcast, and the broadcast's version. */
   #sentServer: ServerSnapshot | undefined
   #version = 0
@@ -33,17 +47,45 @@ export class TabSync {
   #followedVersion = -1
   /** Follower: its mutations the leader has not acknowledged yet. */
   readonly #unacknowledged = new Map<string, MutationRecord>()
+  /** Follower: the leader whose state it last applied; a new leader is told this page's visibility. */
+  #leaderId: string | undefined
+  /** Follower: the timer that repeats "visible" to the leader. */
+  #refreshTimer: unknown
+  /** Leader: the followers that said they are visible, each with the timer that forgets it. */
+  readonly #visibleFollowers = new Map<string, unknown>()
+  readonly #pollListeners = new Set<(visible: boolean) => void>()
+  /** The value of `pollVisible` its listeners last heard. */
+  #pollVisible: boolean
+
+  /**
+   * Whether the leader's poller may poll: this page is visible, or this store leads and a
+   * follower's page is visible. A hidden leader would otherwise freeze the feed of a visible tab.
+   */
+  readonly pollVisible: SignalSource = {
+    get: () => this.#computePollVisible(),
+    subscribe: (listener) => {
+      this.#pollListeners.add(listener)
+      return () => this.#pollListeners.delete(listener)
+    },
+  }
 
   constructor(tabs: TabCoordinator, host: TabSyncHost) {
     this.#tabs = tabs
     this.#host = host
-    this.#off = tabs.onMessage((message) => this.#receive(message))
+    this.#offs = [
+      tabs.onMessage((message) => this.#receive(message)),
+      tabs.onLeadership((isLeader) => this.#onLeadership(isLeader)),
+      host.visible.subscribe((visible) => this.#onVisibility(visible)),
+    ]
+    this.#pollVisible = this.#computePollVisible()
+    this.#syncRefresh()
   }
 
   /** Follower: asks the leader for its whole state (at start, and after a missed delta). */
   hello(): void {
     this.#followedVersion = -1
     this.#tabs.post({ type: 'hello', from: this.#host.id })
+    this.#announce()
   }
 
   /** Follower: hands a new mutation to the leader. */
@@ -70,7 +112,14 @@ export class TabSync {
   }
 
   dispose(): void {
-    this.#off()
+    if (this.#disposed) return
+    // A closing follower must not keep the leader polling until its entry expires.
+    if (!this.#tabs.isLeader && this.#host.visible.get()) this.#tabs.post({ type: 'visibility', from: this.#host.id, visible: false })
+    this.#disposed = true
+    for (const off of this.#offs) off()
+    this.#syncRefresh()
+    this.#forgetFollowers()
+    this.#pollListeners.clear()
   }
 
   #post(state: SyncState, settled: readonly Settlement[], full: boolean): void {
@@ -106,9 +155,86 @@ export class TabSync {
       if (message.type === 'hello') this.#post(this.#host.state(), [], true)
       else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#host.dispatch({ type: 'mutationQueued', record: message.record })
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
+      else if (message.type === 'visibility') this.#followerVisibility(message.from, message.visible === true)
       return
     }
-    if (message.type === 'state') this.#follow(message)
+    if (message.type !== 'state') return
+    const newLeader = message.from !== this.#leaderId
+    this.#leaderId = message.from
+    this.#follow(message)
+    // A new leader starts with no visible followers.
+    if (newLeader) this.#announce()
+  }
+
+  #onVisibility(visible: boolean): void {
+    if (!this.#tabs.isLeader) this.#tabs.post({ type: 'visibility', from: this.#host.id, visible })
+    this.#syncRefresh()
+    this.#updatePoll()
+  }
+
+  #onLeadership(isLeader: boolean): void {
+    if (!isLeader) {
+      this.#forgetFollowers()
+      this.#leaderId = undefined
+      this.#announce()
+    }
+    this.#syncRefresh()
+    this.#updatePoll()
+  }
+
+  /** Follower: tells the leader that this page is visible (a hidden page has said so when it hid). */
+  #announce(): void {
+    if (this.#disposed || this.#tabs.isLeader || !this.#host.visible.get()) return
+    this.#tabs.post({ type: 'visibility', from: this.#host.id, visible: true })
+  }
+
+  /** Follower: keeps one repeating timer while visible, none otherwise. */
+  #syncRefresh(): void {
+    const { timers } = this.#host
+    const wanted = !this.#disposed && !this.#tabs.isLeader && this.#host.visible.get()
+    if (wanted && this.#refreshTimer === undefined) {
+      this.#refreshTimer = timers.setTimeout(() => {
+        this.#refreshTimer = undefined
+        this.#announce()
+        this.#syncRefresh()
+      }, VISIBILITY_REFRESH_MS)
+    } else if (!wanted && this.#refreshTimer !== undefined) {
+      timers.clearTimeout(this.#refreshTimer)
+      this.#refreshTimer = undefined
+    }
+  }
+
+  /** Leader: records what a follower said, forgetting it if it does not repeat it in time. */
+  #followerVisibility(id: string, visible: boolean): void {
+    const { timers } = this.#host
+    if (this.#visibleFollowers.has(id)) timers.clearTimeout(this.#visibleFollowers.get(id))
+    if (visible) {
+      const expire = (): void => {
+        this.#visibleFollowers.delete(id)
+        this.#updatePoll()
+      }
+      this.#visibleFollowers.set(id, timers.setTimeout(expire, VISIBILITY_TTL_MS))
+    } else {
+      this.#visibleFollowers.delete(id)
+    }
+    this.#updatePoll()
+  }
+
+  #forgetFollowers(): void {
+    for (const timer of this.#visibleFollowers.values()) this.#host.timers.clearTimeout(timer)
+    this.#visibleFollowers.clear()
+    this.#updatePoll()
+  }
+
+  #computePollVisible(): boolean {
+    return this.#host.visible.get() || (this.#tabs.isLeader && this.#visibleFollowers.size > 0)
+  }
+
+  #updatePoll(): void {
+    const visible = this.#computePollVisible()
+    if (visible === this.#pollVisible) return
+    this.#pollVisible = visible
+    for (const listener of [...this.#pollListeners]) listener(visible)
   }
 
   #command(command: 'retry' | 'discard', mutationId: string): void {

@@ -62,6 +62,19 @@ export type TabMessage =
       /** The sending store's id. */
       readonly from: string
     }
+  /**
+   * Follower → leader: whether the follower's page is visible, so that a hidden leader keeps
+   * polling for it. Sent when it changes, to each new leader, and again every few seconds while
+   * visible; the leader forgets a visible follower that stops repeating it.
+   */
+  | {
+      /** The message's tag. */
+      readonly type: 'visibility'
+      /** The sending store's id. */
+      readonly from: string
+      /** Whether the sending store's page is visible now. */
+      readonly visible: boolean
+    }
 
 /**
  * How the stores of one namespace in one origin agree on a leader and talk. Only the leader

@@ -16,6 +16,19 @@ async function pollsMore(page: Page, more: number): Promise<number> {
   return snapshots(page)
 }
 
+/**
+ * Makes the page's document say it is hidden (or visible again) and fires `visibilitychange`,
+ * as a tab sent to the background does. Headless Chromium keeps every page visible, and no
+ * DevTools command hides one, so the tests switch what the page reads.
+ */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') })
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden })
+    document.dispatchEvent(new Event('visibilitychange'))
+  }, hidden)
+}
+
 async function twoTabs(): Promise<{ app: BrowserApp; first: Page; second: Page }> {
   const app = await startApp({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
   const first = await app.open({ poll: POLL_MS, heartbeat: HEARTBEAT_MS })
@@ -102,6 +115,17 @@ describe('in Chromium, two tabs of one origin', () => {
     expect(app.server.events().filter((e) => e.readable === 'on the wire when the leader froze')).toHaveLength(1)
     expect(await second.evaluate(() => window.harness.store.outbox.length)).toBe(0)
     expect(await first.evaluate(() => window.harness.rendered())).toEqual(await second.evaluate(() => window.harness.rendered()))
+  })
+
+  it('keep polling from a hidden leader tab while the other tab is visible', async () => {
+    const { app, first, second } = await twoTabs()
+    await setHidden(first, true)
+    await pollsMore(first, 3)
+    expect(await isLeader(first)).toBe(true)
+    expect(await snapshots(second)).toBe(0)
+
+    app.server.create({ application: makeEvent('x').application, trigger: { copy: true }, readable: 'made elsewhere' })
+    await second.waitForFunction(() => window.harness.rendered().length === 3)
   })
 
   it('elect one leader with the store’s default options, no coordinator passed', async () => {
