@@ -53,7 +53,7 @@ export async function storeRows({ fixture, injected, checks }: StoreContext): Pr
   const random = seededRandom(count)
   let creates = 0
   /** What the runs showed, printed under the table. */
-  const seenInRuns = { unchanged: 0, unchangedEmissions: 0, unchangedWrites: 0, change: '', cold: '', create: '' }
+  const seenInRuns = { unchanged: 0, unchangedEmissions: 0, unchangedWrites: 0, change: '', cold: '', reload: '', create: '' }
 
   const reset = (): void => {
     seen.emissions = 0
@@ -139,6 +139,24 @@ export async function storeRows({ fixture, injected, checks }: StoreContext): Pr
       },
     },
     {
+      key: 'store-reload-poll',
+      label: 'this store, first poll after a reload (unchanged since the cache), to `refresh()` resolving',
+      async measure(settle) {
+        const reloaded = createWorkstreamStore({ baseUrl: BENCH_BASE_URL, fetch: injected.fetch, storage: indexedDbStorage({ name: idbName, indexedDB: idb }), pollIntervalMs: 0, tabs: false })
+        await reloaded.ready
+        const cached = reloaded.events
+        injected.prepare(bodyA)
+        settle()
+        const stopwatch = startStopwatch()
+        await reloaded.refresh()
+        const sample = stopwatch.lap()
+        checks.expect(reloaded.events === cached, `first poll after a reload (${count}): the unchanged snapshot replaced the cached list`)
+        seenInRuns.reload = `first poll after a reload: the cached list ${reloaded.events === cached ? 'stayed the same object' : 'was REPLACED'} (${cached.length} events)`
+        await reloaded.dispose()
+        return sample
+      },
+    },
+    {
       key: 'store-create',
       label: 'this store `create()` to the `events$` emission (synchronous)',
       async measure(settle) {
@@ -173,6 +191,7 @@ export async function storeRows({ fixture, injected, checks }: StoreContext): Pr
       `unchanged poll: ${seenInRuns.unchangedEmissions} \`events$\`/\`changes$\` emissions and ${seenInRuns.unchangedWrites} storage writes in ${seenInRuns.unchanged} runs`,
       seenInRuns.change,
       seenInRuns.cold,
+      seenInRuns.reload,
       seenInRuns.create,
     ].filter((fact) => fact !== ''),
     async dispose() {

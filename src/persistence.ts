@@ -20,11 +20,12 @@ const META_KEY = 'meta'
 const EVENT_PREFIX = 'e:'
 const RECORD_PREFIX = 'm:'
 const DELETE = Symbol('delete')
-const EMPTY_ENTRY: [string, unknown] = ['', undefined]
 
 export interface PersistedData {
   /** Undefined when there was no usable cache. */
   readonly events: WorkstreamEvent[] | undefined
+  /** The JSON text each of `events` was read from (what the server sent, as a rule). */
+  readonly texts?: readonly string[]
   readonly records: MutationRecord[]
   readonly lastSyncedAt: number | undefined
 }
@@ -89,16 +90,18 @@ export class Persistence {
       return { events: undefined, records: [], lastSyncedAt: undefined }
     }
     const events: WorkstreamEvent[] = []
+    const texts: string[] = []
     const records: MutationRecord[] = []
     const bad: string[] = []
-    for (let i = 0; i < stored.length; i++) {
-      const [key, value] = stored[i]!
-      // Let go of each entry's text once read: the texts still unread are all a collection must keep.
-      stored[i] = EMPTY_ENTRY
+    for (const [key, value] of stored) {
       if (key.startsWith(EVENT_PREFIX)) {
         const event = readEvent(key.slice(EVENT_PREFIX.length), value)
-        if (event) events.push(event)
-        else bad.push(key)
+        if (event) {
+          events.push(event)
+          texts.push(value as string)
+        } else {
+          bad.push(key)
+        }
       } else if (key.startsWith(RECORD_PREFIX)) {
         if (isRecord(value)) records.push(value)
         else bad.push(key)
@@ -114,7 +117,7 @@ export class Persistence {
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
     this.#metaSaved = true
-    return { events, records, lastSyncedAt: meta.lastSyncedAt }
+    return { events, texts, records, lastSyncedAt: meta.lastSyncedAt }
   }
 
   /**

@@ -81,13 +81,14 @@ class Snapshot implements DecodedSnapshot {
   readonly byId: ReadonlyMap<string, WorkstreamEvent>
   readonly quarantined: readonly WorkstreamSyncError[]
   readonly changedFrom: SnapshotDelta | undefined
-  readonly stamp = {}
+  readonly stamp: object
   /** Set to 'identical' when a byte-identical body returns this result again. */
   path: 'identical' | 'slices' | 'full'
   readonly #table: SliceTable
   readonly #fresh: ReadonlyMap<string, number>
 
-  constructor(resolved: Resolution, path: 'slices' | 'full', table: SliceTable) {
+  constructor(resolved: Resolution, path: 'slices' | 'full', table: SliceTable, stamp: object = {}) {
+    this.stamp = stamp
     this.events = resolved.events
     this.byId = resolved.byId
     this.quarantined = resolved.quarantined
@@ -131,6 +132,41 @@ export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | und
   }
   const decoder = new TextDecoder()
   return decodeSlices(body, previous, table, options, decoder) ?? decodeFull(body, previous, options, decoder)
+}
+
+/**
+ * A previous result made from events and the exact JSON text each was parsed from (a cache that
+ * stores what the server sent), so that the first decode after a reload compares bytes instead
+ * of parsing every event again. The texts are laid out in the order given, which should be the
+ * server's usual order: the walk predicts the next element from it. `stamp` is that of the
+ * snapshot the caller already holds with these very events, so that the next delta applies to it.
+ */
+export function seededSnapshot(events: readonly WorkstreamEvent[], texts: readonly string[], stamp?: object): DecodedSnapshot {
+  const encoder = new TextEncoder()
+  let capacity = events.length
+  for (const text of texts) capacity += text.length
+  let body = new Uint8Array(Math.ceil(capacity * 1.1))
+  const bounds = new Int32Array(2 * events.length)
+  let at = 0
+  for (let k = 0; k < texts.length; k++) {
+    const text = texts[k]!
+    bounds[2 * k] = at
+    // encodeInto writes whole characters only: when the text did not fit (non-ASCII text takes
+    // more bytes than characters), grow and encode it again. The comma needs one more byte.
+    let result = encoder.encodeInto(text, body.subarray(at))
+    while (result.read < text.length || at + result.written >= body.length) {
+      const grown = new Uint8Array(Math.ceil(body.length * 1.5) + 3 * text.length + 1)
+      grown.set(body.subarray(0, at))
+      body = grown
+      result = encoder.encodeInto(text, body.subarray(at))
+    }
+    at += result.written
+    bounds[2 * k + 1] = at
+    body[at++] = 0x2c
+  }
+  const byId = new Map(events.map((event) => [event.id, event]))
+  const resolved: Resolution = { events: [...events], byId, quarantined: [], fresh: new Map(), kept: [...events], changedFrom: undefined }
+  return new Snapshot(resolved, 'full', { body: body.subarray(0, at), bounds, ids: events.map((e) => e.id), events: resolved.kept }, stamp)
 }
 
 /** The fast path. Returns undefined on anything it cannot handle confidently: the full decode decides. */

@@ -2,9 +2,16 @@ import type { WorkstreamClient } from './client'
 import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
-import { decodeSnapshot, type DecodedSnapshot } from './snapshotDecoder'
+import { decodeSnapshot, seededSnapshot, type DecodedSnapshot } from './snapshotDecoder'
 import { checkWorkstreamEvent } from './validate'
-import { snapshotOf, type ServerSnapshot } from './view'
+import { newestFirstOrder, snapshotOf, type ServerSnapshot } from './view'
+
+interface Seed {
+  readonly events: readonly WorkstreamEvent[]
+  readonly texts: readonly string[]
+  /** The cache snapshot's stamp: the first delta then applies to the store's own snapshot. */
+  readonly stamp: object
+}
 
 export interface SnapshotResult {
   /** The same object as the last time when nothing changed. */
@@ -24,17 +31,28 @@ export class SnapshotSource {
   readonly #transferables: boolean | undefined
   #last: DecodedSnapshot | undefined
   #lastParsed: ServerSnapshot | undefined
+  /** Cached events and their texts, laid out as a previous body when the first body arrives. */
+  #seed: Seed | undefined
 
   constructor(client: WorkstreamClient, transferables: boolean | undefined) {
     this.#client = client
     this.#transferables = transferables
   }
 
-  /** `known` gives the store's current version of an event: reused when equal, kept when the new one is invalid. */
-  async fetch(known: (id: string) => WorkstreamEvent | undefined): Promise<SnapshotResult> {
+  /**
+   * `known` gives the store's current version of an event: reused when equal, kept when the new
+   * one is invalid. The first decode waits for `hydrated`, which may offer a seed.
+   */
+  async fetch(known: (id: string) => WorkstreamEvent | undefined, hydrated?: Promise<unknown>): Promise<SnapshotResult> {
     const options = this.#transferables !== undefined ? { transferables: this.#transferables } : {}
     if (this.#client.snapshotBody) {
       const body = await this.#client.snapshotBody(options)
+      if (this.#last === undefined && hydrated !== undefined) await hydrated
+      // The first snapshot after a reload compares bytes with the cached texts instead of
+      // parsing every event again.
+      const seed = this.#seed
+      this.#seed = undefined
+      if (seed !== undefined && this.#last === undefined) this.#last = seedInServerOrder(seed)
       const decoded = decodeSnapshot(body, this.#last, { validate: checkEvent, lastGood: known })
       this.#last = decoded
       return { snapshot: decoded, quarantined: decoded.quarantined, path: decoded.path, rawText: (id) => decoded.rawText(id) }
@@ -57,11 +75,31 @@ export class SnapshotSource {
     return { snapshot, quarantined, path: 'parsed', rawText: undefined }
   }
 
+  /**
+   * Offers the snapshot read from the cache, with the JSON text each of its events was parsed
+   * from. Used once, by the first fetch, if nothing was fetched before.
+   */
+  seed(snapshot: ServerSnapshot, texts: readonly string[]): void {
+    // The texts must line up with the snapshot's events, one each.
+    if (this.#client.snapshotBody && this.#last === undefined && this.#lastParsed === undefined && snapshot.events.length === texts.length) {
+      this.#seed = { events: snapshot.events, texts, stamp: snapshot.stamp ?? {} }
+    }
+  }
+
   /** Forgets the last body (after clear()), so that the next snapshot is applied in full. */
   reset(): void {
     this.#last = undefined
     this.#lastParsed = undefined
+    this.#seed = undefined
   }
+}
+
+/** The usual order of a snapshot is newest first, as the view's: the decoder predicts from it. */
+function seedInServerOrder(seed: Seed): DecodedSnapshot {
+  const { events, texts, stamp } = seed
+  const order = newestFirstOrder(events)
+  if (order === undefined) return seededSnapshot(events, texts, stamp)
+  return seededSnapshot(order.map((i) => events[i]!), order.map((i) => texts[i]!), stamp)
 }
 
 /**

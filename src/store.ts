@@ -291,6 +291,7 @@ class Store implements WorkstreamStore {
       return
     }
     this.#dispatch({ type: 'hydrated', events: data.events, records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })
+    if (this.#tabs.isLeader && this.#state.source === 'cache' && data.texts) this.#snapshots.seed(this.#state.server, data.texts)
     this.#hydrated = true
     this.#o.logger.debug(`hydrated ${data.events?.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
     if (this.#tabs.isLeader) this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
@@ -307,7 +308,7 @@ class Store implements WorkstreamStore {
     this.#fetching = true
     this.#emitStatus()
     try {
-      const result = await this.#snapshots.fetch((id) => this.#state.server.byId.get(id))
+      const result = await this.#snapshots.fetch((id) => this.#state.server.byId.get(id), this.ready)
       // Rule 8: the cache is read before the first network result is applied.
       await this.ready
       if (this.#disposed) return

@@ -114,6 +114,12 @@ function newestFirst(a: WorkstreamEvent, b: WorkstreamEvent): number {
 
 /** Newest `created` first, ties by id. Returns the input itself when it is already in order. */
 export function sortNewestFirst(events: readonly WorkstreamEvent[]): readonly WorkstreamEvent[] {
+  const order = newestFirstOrder(events)
+  return order === undefined ? events : order.map((i) => events[i]!)
+}
+
+/** The indices of `events` newest `created` first, ties by id; undefined when they are in order already. */
+export function newestFirstOrder(events: readonly WorkstreamEvent[]): number[] | undefined {
   const n = events.length
   // Each time is parsed once per call rather than once per comparison.
   const times = new Float64Array(n)
@@ -125,8 +131,7 @@ export function sortNewestFirst(events: readonly WorkstreamEvent[]): readonly Wo
   }
   let inOrder = true
   for (let i = 1; i < n && inOrder; i++) inOrder = before(i - 1, i) <= 0
-  if (inOrder) return events
-  return Array.from({ length: n }, (_, i) => i).sort(before).map((i) => events[i]!)
+  return inOrder ? undefined : Array.from({ length: n }, (_, i) => i).sort(before)
 }
 
 /** A snapshot's map with a few events replaced, added or hidden, read through without a copy. */

@@ -40,7 +40,7 @@ describe('the benchmark', () => {
     const [table] = report.tables
     expect(table?.rows.map((r) => r.key)).toEqual([
       'naive', 'reader', 'parse', 'official', 'tanstack', 'tanstack-2pct', 'subject',
-      'store-unchanged', 'store-2pct', 'store-cold', 'store-create',
+      'store-unchanged', 'store-2pct', 'store-cold', 'store-reload-poll', 'store-create',
     ])
     for (const row of table?.rows ?? []) expect(Number.isFinite(row.median), row.key).toBe(true)
     expect(report.memory.store.total).toBeGreaterThan(0)

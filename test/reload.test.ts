@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
 import { firstValueFrom } from 'rxjs'
 import { indexedDbStorage } from '../src/storage'
@@ -20,6 +20,36 @@ describe('reload safety (fake-indexeddb)', () => {
     expect(second.events.map((e) => e.id)).toEqual(['a', 'b', 'c'])
     expect(second.status.lastSyncedAt).toBe(first.status.lastSyncedAt)
     expect(server.requests.count('snapshot')).toBe(1)
+  })
+
+  it('parses no unchanged event on the first poll after a reload, and keeps every cached event', async () => {
+    const events = [
+      ...initial,
+      makeEvent('unicode', 4, { readable: 'Grüße, 東京 🚀 "quoted" {braces} [brackets] \\ back\nslash' }),
+      makeEvent('d', 5),
+    ]
+    const server = await startServer({ events })
+    const storage = indexedDbStorage({ name: 'reload-seed', indexedDB: new IDBFactory() })
+    const first = makeStore(server, { storage })
+    await first.refresh()
+    await first.dispose()
+    server.update('b', { readable: 'changed while the app was closed' })
+
+    const second = makeStore(server, { storage })
+    await second.ready
+    const cached = new Map(second.events.map((e) => [e.id, e]))
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      await second.refresh()
+      // The envelope's keys and the one changed event: nothing else is parsed.
+      const parsedEvents = parse.mock.calls.filter(([text]) => typeof text === 'string' && text.startsWith('{"'))
+      expect(parsedEvents.map(([text]) => (JSON.parse.call(JSON, text as string) as { id: string }).id)).toEqual(['b'])
+    } finally {
+      parse.mockRestore()
+    }
+    expect(second.get('b')?.readable).toBe('changed while the app was closed')
+    for (const event of second.events) if (event.id !== 'b') expect(event).toBe(cached.get(event.id))
+    await second.dispose()
   })
 
   it('sends every queued mutation exactly once after a reload and converges on the server', async () => {

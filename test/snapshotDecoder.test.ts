@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { WorkstreamSyncError } from '../src/errors'
 import type { WorkstreamEvent } from '../src/models'
-import { decodeSnapshot, type DecodedSnapshot, type DecodeOptions } from '../src/snapshotDecoder'
+import { decodeSnapshot, seededSnapshot, type DecodedSnapshot, type DecodeOptions } from '../src/snapshotDecoder'
 
 type Json = Record<string, unknown>
 
@@ -39,6 +39,8 @@ function viaFullDecode(text: string): Uint8Array {
   const trimmed = text.trimStart()
   return utf8(`{"iterable":[],${trimmed.slice(1)}`)
 }
+
+const canonicalEvents = (snapshot: DecodedSnapshot): string => JSON.stringify(snapshot.events)
 
 function ids(snapshot: DecodedSnapshot): string[] {
   return snapshot.events.map((e) => e.id)
@@ -296,6 +298,36 @@ describe('decodeSnapshot: changed bodies', () => {
   })
 })
 
+describe('seededSnapshot: a previous result made from cached texts', () => {
+  const texts = (events: readonly unknown[]): string[] => events.map((e) => JSON.stringify(e))
+  const tricky = [event('a', 'Grüße 東京 🚀'), event('b', 'say "hi" {not} [json] \\ \n'), event('c'), event('d', '\u2028 line separator')]
+
+  it('reuses every cached event whose bytes the body repeats, without parsing it', () => {
+    const seed = seededSnapshot(tricky, texts(tricky))
+    const next = decodeSnapshot(body([tricky[0], event('b', 'changed'), tricky[2], tricky[3]]), seed, options)
+    expect(next.path).toBe('slices')
+    expect(next.events.map((e) => e.id)).toEqual(['a', 'b', 'c', 'd'])
+    for (const id of ['a', 'c', 'd']) {
+      expect(next.byId.get(id)).toBe(seed.byId.get(id))
+      expect(next.rawText(id)).toBeUndefined()
+    }
+    expect(next.byId.get('b')?.readable).toBe('changed')
+    expect([...next.changedFrom!.ids]).toEqual(['b'])
+  })
+
+  it('decodes as without a seed when the order or the formatting differ, keeping identity', () => {
+    const seed = seededSnapshot([...tricky].reverse(), texts([...tricky].reverse()))
+    const pretty = decodeSnapshot(body(tricky, 2), seed, options)
+    expect(canonicalEvents(pretty)).toEqual(canonicalEvents(decodeSnapshot(body(tricky, 2), undefined, options)))
+    for (const e of pretty.events) expect(e).toBe(seed.byId.get(e.id))
+  })
+
+  it('is no previous result at all when the cache is empty', () => {
+    const next = decodeSnapshot(body(tricky), seededSnapshot([], []), options)
+    expect(next.events.map((e) => e.id)).toEqual(['a', 'b', 'c', 'd'])
+  })
+})
+
 describe('decodeSnapshot: the delta', () => {
   it('has none on a first decode, and names the added, changed and removed ids after one', () => {
     const first = decodeSnapshot(body([event('a'), event('b'), event('c')]), undefined, options)
@@ -509,6 +541,12 @@ describe('decodeSnapshot: property', () => {
         expect(full.events.length).toBe(fast.events.length)
         full.events.forEach((e, i) => expect(e === fast.events[i] || (fast.rawText(e.id) !== undefined && canonical(e) === canonical(fast.events[i]))).toBe(true))
         expect(full.quarantined.map((e) => e.message)).toEqual(fast.quarantined.map((e) => e.message))
+
+        // Seeded from the first result's events and their texts, as after a reload: the same result.
+        const seeded = decodeSnapshot(utf8(newText), seededSnapshot(first.events, first.events.map((e) => JSON.stringify(e))), options)
+        expect(canonical(seeded.events)).toBe(canonical(fast.events))
+        expect(seeded.quarantined.map((e) => e.message)).toEqual(fast.quarantined.map((e) => e.message))
+        for (const e of seeded.events) if (first.byId.get(e.id) !== undefined && canonical(first.byId.get(e.id)) === canonical(e)) expect(e).toBe(first.byId.get(e.id))
 
         // The delta names exactly the ids whose event is new, another object, or gone.
         const differing = new Set([...first.byId.keys(), ...fast.byId.keys()].filter((id) => first.byId.get(id) !== fast.byId.get(id)))
