@@ -51,6 +51,7 @@ export function checkWorkstreamEvent(value: unknown, path = ''): string | undefi
   return failure && message(path, failure)
 }
 
+/** Checks a seed for create(): undefined when valid, else a message naming the path and the problem. `path` prefixes the message. */
 export function checkSeededWorkstreamEvent(value: unknown, path = ''): string | undefined {
   const failure = checkSeed(value)
   return failure && message(path, failure)
