@@ -63,7 +63,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       runs,
       rows: rows.map((row) => {
         const values = samples.get(row.key) ?? []
-        return { key: row.key, label: row.label, median: median(values.map((v) => v.wall)), cpuMedian: median(values.map((v) => v.cpu)), samples: values }
+        return { key: row.key, label: row.label, median: median(values.map((v) => v.wall)), cpuMedian: median(values.map((v) => v.cpu)), gcMedian: median(values.map((v) => v.gc ?? Number.NaN)), samples: values }
       }),
     })
   }

@@ -1,3 +1,4 @@
+import { PerformanceObserver } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
@@ -8,6 +9,11 @@ import { runInNewContext } from 'node:vm'
 export interface Sample {
   readonly wall: number
   readonly cpu: number
+  /** When the sample started and ended (performance.now()), to find the GC pauses inside it. */
+  readonly start?: number
+  readonly end?: number
+  /** The garbage-collection pauses inside the sample (not the incremental marking steps, which V8 runs inside JavaScript). */
+  readonly gc?: number
 }
 
 export interface Stopwatch {
@@ -22,7 +28,7 @@ export function startStopwatch(): Stopwatch {
     lap() {
       const now = performance.now()
       const used = process.cpuUsage(cpu)
-      return { wall: now - wall, cpu: (used.user + used.system) / 1000 }
+      return { wall: now - wall, cpu: (used.user + used.system) / 1000, start: wall, end: now }
     },
   }
 }
@@ -90,13 +96,27 @@ export interface InterleaveOptions {
  */
 export async function measureInterleaved(rows: readonly Row[], options: InterleaveOptions): Promise<Map<string, Sample[]>> {
   const samples = new Map<string, Sample[]>(rows.map((row) => [row.key, []]))
-  for (let run = 0; run < options.runs; run++) {
-    options.progress?.(`run ${run + 1}/${options.runs}`)
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[(run + i) % rows.length]!
-      samples.get(row.key)!.push(await row.measure(options.gc))
+  const pauses: Array<{ start: number; duration: number }> = []
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push({ start: entry.startTime, duration: entry.duration })
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  try {
+    for (let run = 0; run < options.runs; run++) {
+      options.progress?.(`run ${run + 1}/${options.runs}`)
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[(run + i) % rows.length]!
+        samples.get(row.key)!.push(await row.measure(options.gc))
+      }
     }
+    // GC entries are delivered some turns of the event loop later: pair them up at the end.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  } finally {
+    observer.disconnect()
   }
+  const within = ({ start, end }: Sample): number =>
+    start === undefined || end === undefined ? Number.NaN : pauses.filter((p) => p.start >= start && p.start < end).reduce((sum, p) => sum + p.duration, 0)
+  for (const [key, list] of samples) samples.set(key, list.map((sample) => ({ ...sample, gc: within(sample) })))
   return samples
 }
 
