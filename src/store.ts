@@ -6,7 +6,7 @@ import { eventFromSeed } from './eventFromSeed'
 import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
 import { newCreateRecord, newDeleteRecord, samePending, toPendingMutation, type MutationRecord, type PendingMutation } from './mutation'
 import { hasWork, OutboxSender } from './outbox'
-import { Persistence } from './persistence'
+import { Persistence, type PersistedData } from './persistence'
 import { createPoller, type Poller } from './poller'
 import { backoffDelay } from './retry'
 import { SnapshotSource } from './snapshotSource'
@@ -52,6 +52,8 @@ class Store implements WorkstreamStore {
   readonly #tabSync: TabSync
   readonly #cleanups: Array<() => void> = []
   #hydrated = false
+  /** clear() was called before the cache finished loading. */
+  #clearedWhileLoading = false
   /** Whether start() was asked for: only the leader acts on it. */
   #wantPolling = false
   #fetching = false
@@ -216,6 +218,8 @@ class Store implements WorkstreamStore {
 
   clear(): Promise<void> {
     if (this.#disposed) return handled(Promise.reject(disposedError('clear()')))
+    // A cache still loading was read before the clear: what it holds must not come back.
+    if (!this.#hydrated) this.#clearedWhileLoading = true
     this.#dispatch({ type: 'cleared' })
     this.#snapshots.reset()
     return this.#persistence.clear()
@@ -251,6 +255,9 @@ class Store implements WorkstreamStore {
     if (this.#disposed) return
     if (!isLeader) {
       this.#poller.stop()
+      // What the decoder compares with (and a seed from the cache) belongs to the time this tab
+      // led; from now on its snapshot comes from the leader, so they would be stale next time.
+      this.#snapshots.reset()
       this.#emitStatus()
       return
     }
@@ -284,7 +291,8 @@ class Store implements WorkstreamStore {
   }
 
   async #hydrate(): Promise<void> {
-    const data = await this.#persistence.load()
+    const loaded = await this.#persistence.load()
+    const data: PersistedData = this.#clearedWhileLoading ? { events: undefined, records: [], lastSyncedAt: undefined } : loaded
     if (this.#disposed) {
       // Disposed before the cache loaded: mutations queued meanwhile were never written, and dispose() promised they stay.
       for (const record of this.#state.records) if (record.origin === this.#id) this.#persistence.putRecord(record)

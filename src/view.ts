@@ -86,7 +86,8 @@ export function rebase(server: ServerSnapshot, records: readonly MutationRecord[
 /**
  * The server's events are in order already: leaves out those the overlay replaces or hides
  * and puts the few overlay events in at their places (found by binary search), copying the
- * runs in between whole instead of looking at every event.
+ * runs in between without looking at their events (no spread: an outbox of 100k entries must
+ * not overflow the call stack).
  */
 function mergeOverlay(base: readonly WorkstreamEvent[], positions: ReadonlyMap<string, number>, overlay: ReadonlyMap<string, WorkstreamEvent | null>, order: readonly WorkstreamEvent[]): WorkstreamEvent[] {
   const skip: number[] = []
@@ -97,24 +98,28 @@ function mergeOverlay(base: readonly WorkstreamEvent[], positions: ReadonlyMap<s
   skip.sort((a, b) => a - b)
   // Nondecreasing, as `order` is sorted like `base`.
   const inserts = order.map((event) => insertionPoint(base, event))
-  const pieces: (readonly WorkstreamEvent[])[] = []
+  const events: WorkstreamEvent[] = []
   let from = 0
+  const copyTo = (to: number): void => {
+    for (let i = from; i < to; i++) events.push(base[i]!)
+  }
   let s = 0
   let k = 0
   while (s < skip.length || k < inserts.length) {
     const nextSkip = s < skip.length ? skip[s]! : Infinity
     const nextInsert = k < inserts.length ? inserts[k]! : Infinity
     if (nextInsert <= nextSkip) {
-      pieces.push(base.slice(from, nextInsert), [order[k++]!])
+      copyTo(nextInsert)
+      events.push(order[k++]!)
       from = nextInsert
     } else {
-      pieces.push(base.slice(from, nextSkip))
+      copyTo(nextSkip)
       from = nextSkip + 1
       s++
     }
   }
-  pieces.push(base.slice(from))
-  return ([] as WorkstreamEvent[]).concat(...pieces)
+  copyTo(base.length)
+  return events
 }
 
 /** The first index of `base` (sorted newest first) that `event` goes before. */

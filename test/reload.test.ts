@@ -2,18 +2,25 @@ import { describe, expect, it, vi } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
 import { firstValueFrom } from 'rxjs'
 import { indexedDbStorage } from '../src/storage'
+import type { EventChanges, TabCoordinator, TabMessage } from '../src/index'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2), makeEvent('c', 3)]
 
+/** A server with `events`, and a storage whose cache a first store filled from it and left. */
+async function filledCache(name: string, events = initial) {
+  const server = await startServer({ events })
+  const storage = indexedDbStorage({ name, indexedDB: new IDBFactory() })
+  const first = makeStore(server, { storage })
+  await first.refresh()
+  await first.dispose()
+  return { server, storage, first }
+}
+
 describe('reload safety (fake-indexeddb)', () => {
   it('shows the cached view at once after a reload, before any network response', async () => {
-    const server = await startServer({ events: initial })
-    const storage = indexedDbStorage({ name: 'reload-view', indexedDB: new IDBFactory() })
-    const first = makeStore(server, { storage })
-    await first.refresh()
-    await first.dispose()
+    const { server, storage, first } = await filledCache('reload-view')
     server.faults.add('snapshot', { type: 'latency', ms: 10_000 })
     const second = makeStore(server, { storage })
     await second.ready
@@ -28,11 +35,7 @@ describe('reload safety (fake-indexeddb)', () => {
       makeEvent('unicode', 4, { readable: 'Grüße, 東京 🚀 "quoted" {braces} [brackets] \\ back\nslash' }),
       makeEvent('d', 5),
     ]
-    const server = await startServer({ events })
-    const storage = indexedDbStorage({ name: 'reload-seed', indexedDB: new IDBFactory() })
-    const first = makeStore(server, { storage })
-    await first.refresh()
-    await first.dispose()
+    const { server, storage, first } = await filledCache('reload-seed', events)
     server.update('b', { readable: 'changed while the app was closed' })
 
     const second = makeStore(server, { storage })
@@ -50,6 +53,58 @@ describe('reload safety (fake-indexeddb)', () => {
     expect(second.get('b')?.readable).toBe('changed while the app was closed')
     for (const event of second.events) if (event.id !== 'b') expect(event).toBe(cached.get(event.id))
     await second.dispose()
+  })
+
+  it('keeps what the cache held out of the view when clear() is called before it has loaded', async () => {
+    const { server, storage, first } = await filledCache('reload-clear-early')
+
+    const second = makeStore(server, { storage })
+    const clearing = second.clear()
+    await second.ready
+    await clearing
+    expect(second.events).toEqual([])
+    expect(second.status.lastSyncedAt).toBeUndefined()
+    await second.dispose()
+    const third = makeStore(server, { storage })
+    await third.ready
+    expect(third.events).toEqual([])
+    await third.dispose()
+  })
+
+  it('forgets the cache and the last body when the tab stops leading, and keeps the leader’s objects after', async () => {
+    const { server, storage, first } = await filledCache('reload-seed-leadership')
+    server.update('b', { readable: 'changed by another tab’s poll' })
+
+    let leader = true
+    const leadership = new Set<(isLeader: boolean) => void>()
+    const inbox = new Set<(message: TabMessage) => void>()
+    const tabs: TabCoordinator = {
+      get isLeader() {
+        return leader
+      },
+      onLeadership: (listener) => (leadership.add(listener), () => leadership.delete(listener)),
+      post: () => {},
+      onMessage: (listener) => (inbox.add(listener), () => inbox.delete(listener)),
+      close: () => {},
+    }
+    const store = makeStore(server, { storage, tabs })
+    await store.ready
+    // The lock moves to another tab, whose state (with b changed) arrives here.
+    leader = false
+    for (const listener of leadership) listener(false)
+    const full: TabMessage = { type: 'state', from: 'other tab', server: { full: structuredClone(server.events()) }, version: 1, records: [], lastSyncedAt: 1, settled: [] }
+    for (const listener of inbox) listener(full)
+    const shown = new Map(store.events.map((e) => [e.id, e]))
+    expect(shown.get('b')?.readable).toBe('changed by another tab’s poll')
+    // It comes back to this tab: the first poll must compare with what it shows, not with the old cache.
+    leader = true
+    for (const listener of leadership) listener(true)
+    const changes: EventChanges[] = []
+    store.changes$.subscribe((c) => changes.push(c))
+    await store.refresh()
+    expect(changes).toEqual([])
+    for (const event of store.events) expect(event).toBe(shown.get(event.id))
+    await store.dispose()
   })
 
   it('sends every queued mutation exactly once after a reload and converges on the server', async () => {
@@ -112,11 +167,7 @@ describe('reload safety (fake-indexeddb)', () => {
   })
 
   it('lets a snapshot that lands during hydration win over the cache', async () => {
-    const server = await startServer({ events: initial })
-    const storage = indexedDbStorage({ name: 'reload-race', indexedDB: new IDBFactory() })
-    const first = makeStore(server, { storage })
-    await first.refresh()
-    await first.dispose()
+    const { server, storage, first } = await filledCache('reload-race')
     server.delete('a')
     const second = makeStore(server, { storage })
     const refreshed = second.refresh()

@@ -108,3 +108,15 @@ describe('view: the layered fast paths agree with copying and sorting everything
     expect(diffViews(rebase(server, []), rebase(later, [])).added.map((e) => e.id)).toEqual(['b'])
   })
 })
+
+describe('view: a large outbox', () => {
+  it('lays 70k pending creates between 70k server events without overflowing the call stack', () => {
+    const at = (i: number): WorkstreamEvent => ({ id: `e${i}`, created: { value: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() } }) as WorkstreamEvent
+    const server = snapshotOf(Array.from({ length: 70_000 }, (_, i) => at(2 * i)))
+    const records = Array.from({ length: 70_000 }, (_, i): MutationRecord => ({ id: `m${i}`, kind: 'create', eventId: `e${2 * i + 1}`, state: 'queued', attempts: 0, queuedAt: 0, queuedSeq: 0, origin: 't', optimistic: at(2 * i + 1) }))
+    const view = rebase(server, records)
+    expect(view.events).toHaveLength(140_000)
+    expect(view.events[0]!.id).toBe('e139999')
+    expect(view.events[139_999]!.id).toBe('e0')
+  })
+})
