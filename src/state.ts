@@ -156,7 +156,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
       settled.push(resolved(record))
       continue
     }
-    if (record.kind === 'delete' && record.ambiguous && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
+    if (record.kind === 'delete' && record.ambiguous && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore && snapshot.byId.has(record.eventId)) {
       // The event is still there: the server's refusal stands, and the dead letter is one.
       keep(withoutKeys(record, 'ambiguous'))
       continue
