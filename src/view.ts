@@ -86,8 +86,7 @@ export function rebase(server: ServerSnapshot, records: readonly MutationRecord[
 /**
  * The server's events are in order already: leaves out those the overlay replaces or hides
  * and puts the few overlay events in at their places (found by binary search), copying the
- * runs in between without looking at their events (no spread: an outbox of 100k entries must
- * not overflow the call stack).
+ * runs in between without looking at their events.
  */
 function mergeOverlay(base: readonly WorkstreamEvent[], positions: ReadonlyMap<string, number>, overlay: ReadonlyMap<string, WorkstreamEvent | null>, order: readonly WorkstreamEvent[]): WorkstreamEvent[] {
   const skip: number[] = []
@@ -98,29 +97,31 @@ function mergeOverlay(base: readonly WorkstreamEvent[], positions: ReadonlyMap<s
   skip.sort((a, b) => a - b)
   // Nondecreasing, as `order` is sorted like `base`.
   const inserts = order.map((event) => insertionPoint(base, event))
-  const events: WorkstreamEvent[] = []
+  const pieces: (readonly WorkstreamEvent[])[] = []
   let from = 0
-  const copyTo = (to: number): void => {
-    for (let i = from; i < to; i++) events.push(base[i]!)
-  }
   let s = 0
   let k = 0
   while (s < skip.length || k < inserts.length) {
     const nextSkip = s < skip.length ? skip[s]! : Infinity
     const nextInsert = k < inserts.length ? inserts[k]! : Infinity
     if (nextInsert <= nextSkip) {
-      copyTo(nextInsert)
-      events.push(order[k++]!)
+      pieces.push(base.slice(from, nextInsert), [order[k++]!])
       from = nextInsert
     } else {
-      copyTo(nextSkip)
+      pieces.push(base.slice(from, nextSkip))
       from = nextSkip + 1
       s++
     }
   }
-  copyTo(base.length)
+  pieces.push(base.slice(from))
+  // slice and concat copy natively; concat takes the pieces in batches, as one argument each.
+  let events: WorkstreamEvent[] = []
+  for (let i = 0; i < pieces.length; i += CONCAT_BATCH) events = events.concat(...pieces.slice(i, i + CONCAT_BATCH))
   return events
 }
+
+/** Arguments per concat call: far below any engine's limit on the arguments of a call. */
+const CONCAT_BATCH = 4096
 
 /** The first index of `base` (sorted newest first) that `event` goes before. */
 function insertionPoint(base: readonly WorkstreamEvent[], event: WorkstreamEvent): number {
