@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { startDemo } from './demoServer'
+import { integerOption } from '../src/server/integerOption'
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -41,15 +42,6 @@ function parseDemoArguments(argv: readonly string[]): DemoArguments | 'help' {
     events: integerOption('--events', values.events, 40, 0, 100_000),
     simulator: values['no-simulator'] !== true,
   }
-}
-
-function integerOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`)
-  }
-  return value
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -11,6 +11,7 @@ import {
   type WorkstreamEventTrigger,
 } from './index'
 import type { CommandIo } from './server/index'
+import { integerOption } from './server/integerOption'
 
 /** The help text of `workstream-sync watch`. */
 export const WATCH_USAGE = `Usage: workstream-sync watch [--url URL] [options]
@@ -203,15 +204,6 @@ function baseUrl(text: string): string {
 
 function isLogLevel(text: string): text is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(text)
-}
-
-function integerOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`)
-  }
-  return value
 }
 
 function stderrSink(io: CommandIo): LogSink {

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import type { WorkstreamEvent } from '../models'
+import { integerOption } from './integerOption'
 import { generateSampleEvents } from './sampleEvents'
 import { startWorkstreamServer } from './workstreamServer'
 
@@ -100,15 +101,6 @@ function parseServeArguments(argv: readonly string[]): ServeArguments | 'help' {
   if (host === '') throw new Error('--host needs an address, for example 127.0.0.1')
   if (values.data === '') throw new Error('--data needs a file name')
   return { port, host, dataFile: values.data, sample }
-}
-
-function integerOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`)
-  }
-  return value
 }
 
 /** Whether the data file already holds something, so that no sample events need generating. */
