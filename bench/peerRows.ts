@@ -55,19 +55,22 @@ export function peerRows({ fixture, injected, checks, allPeers }: PeerContext): 
     return { sample, data: queryClient.getQueryData<WorkstreamEvents>(QUERY_KEY) }
   }
 
+  /** Times one read of the first body by a client that parses all of it, and checks the count. */
+  const timedRead = async (name: string, read: () => Promise<{ iterable: readonly unknown[] }>, settle: () => void): Promise<Sample> => {
+    injected.prepare(bodyA)
+    settle()
+    const stopwatch = startStopwatch()
+    const data = await read()
+    const sample = stopwatch.lap()
+    checks.expect(data.iterable.length === count, `${name}: expected ${count} events, got ${data.iterable.length}`)
+    return sample
+  }
+
   const rows: Row[] = [
     {
       key: 'naive',
       label: 'naive client `await (await fetch()).json()` (baseline)',
-      async measure(settle) {
-        injected.prepare(bodyA)
-        settle()
-        const stopwatch = startStopwatch()
-        const data = await naive()
-        const sample = stopwatch.lap()
-        checks.expect(data.iterable.length === count, `naive client: expected ${count} events, got ${data.iterable.length}`)
-        return sample
-      },
+      measure: (settle) => timedRead('naive client', naive, settle),
     },
     {
       key: 'reader',
@@ -104,15 +107,7 @@ export function peerRows({ fixture, injected, checks, allPeers }: PeerContext): 
     {
       key: 'official',
       label: 'official client `workstreamEventsSnapshot()`',
-      async measure(settle) {
-        injected.prepare(bodyA)
-        settle()
-        const stopwatch = startStopwatch()
-        const data = await official.workstreamEventsSnapshot({ transferables: true })
-        const sample = stopwatch.lap()
-        checks.expect(data.iterable.length === count, `official client: expected ${count} events, got ${data.iterable.length}`)
-        return sample
-      },
+      measure: (settle) => timedRead('official client', () => official.workstreamEventsSnapshot({ transferables: true }), settle),
     },
     {
       key: 'tanstack',
