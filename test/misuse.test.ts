@@ -16,6 +16,17 @@ import { memoryTabs } from './support/memoryTabs'
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
 const offline = { get: () => false, subscribe: () => () => {} }
 
+/** A server, and a storage whose cache holds its events and a delete of 'a' queued offline. */
+async function cacheWithQueuedDelete() {
+  const server = await startServer({ events: initial })
+  const storage = freshIndexedDb()
+  const first = makeStore(server, { storage, online: offline })
+  await first.refresh()
+  first.delete('a').catch(() => {})
+  await first.dispose()
+  return { server, storage }
+}
+
 /** Lets every rejection made so far be reported as unhandled, if it is. */
 const settleRejections = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
@@ -165,12 +176,7 @@ describe('misuse: calling delete twice', () => {
   })
 
   it('resolves a delete repeated after a reload, while the first one is still queued', async () => {
-    const server = await startServer({ events: initial })
-    const storage = freshIndexedDb()
-    const first = makeStore(server, { storage, online: offline })
-    await first.refresh()
-    first.delete('a').catch(() => {})
-    await first.dispose()
+    const { server, storage } = await cacheWithQueuedDelete()
     const second = makeStore(server, { storage })
     await second.ready
     await second.delete('a')
@@ -328,12 +334,7 @@ describe('misuse: calls while the cache loads', () => {
   })
 
   it('shows and sends mutations made while the cache loads, after the cached ones', async () => {
-    const server = await startServer({ events: initial })
-    const storage = freshIndexedDb()
-    const first = makeStore(server, { storage, online: offline })
-    await first.refresh()
-    first.delete('a').catch(() => {})
-    await first.dispose()
+    const { server, storage } = await cacheWithQueuedDelete()
     const second = makeStore(server, { storage })
     const { event } = second.create(makeSeed('made while hydrating'))
     const deleted = second.delete('b')

@@ -112,7 +112,8 @@ describe('store: outbox$ and status$', () => {
 })
 
 describe('store: stale snapshots over the wire', () => {
-  it('keeps an optimistic create when a snapshot requested before its confirmation lands', async () => {
+  /** A synced store whose next snapshot the server has answered, held back on the wire. */
+  async function withStaleSnapshotInFlight() {
     const server = await startServer({ events: initial })
     const gate = gatedFetch()
     const store = makeStore(server, { fetch: gate.fetch })
@@ -120,6 +121,11 @@ describe('store: stale snapshots over the wire', () => {
     gate.hold()
     const stale = store.refresh()
     await gate.arrived
+    return { gate, store, stale }
+  }
+
+  it('keeps an optimistic create when a snapshot requested before its confirmation lands', async () => {
+    const { gate, store, stale } = await withStaleSnapshotInFlight()
     const { event, confirmed } = store.create(makeSeed('racing'))
     await confirmed
     await gate.release()
@@ -130,13 +136,7 @@ describe('store: stale snapshots over the wire', () => {
   })
 
   it('keeps a deleted event hidden when a snapshot requested before the delete was confirmed lands', async () => {
-    const server = await startServer({ events: initial })
-    const gate = gatedFetch()
-    const store = makeStore(server, { fetch: gate.fetch })
-    await store.refresh()
-    gate.hold()
-    const stale = store.refresh()
-    await gate.arrived
+    const { gate, store, stale } = await withStaleSnapshotInFlight()
     await store.delete('a')
     await gate.release()
     await stale
