@@ -145,7 +145,9 @@ export function seededSnapshot(events: readonly WorkstreamEvent[], texts: readon
     body[at++] = 0x2c
   }
   const byId = new Map(events.map((event) => [event.id, event]))
-  const resolved: Resolution = { events: [...events], byId, quarantined: [], fresh: new Map(), kept: [...events], changedFrom: undefined }
+  // Nothing writes to a result's lists: the events and the table's events can be one copy.
+  const list = [...events]
+  const resolved: Resolution = { events: list, byId, quarantined: [], fresh: new Map(), kept: list, changedFrom: undefined }
   return new Snapshot(resolved, 'full', { body: body.subarray(0, at), bounds, ids: events.map((e) => e.id), events: resolved.kept }, stamp)
 }
 
