@@ -170,7 +170,7 @@ function decodeSlices(body: Uint8Array, previous: DecodedSnapshot | undefined, t
       // Of duplicate keys JSON.parse keeps the last; rare enough to leave to the full decode.
       if (items !== undefined) return undefined
       items = { ids: [], values: [], reused: [], bounds: [] }
-      p = walkIterable(body, p, table, decoder, items)
+      p = walkIterable(body, p, table, previous?.byId, decoder, items)
     } else {
       // `schema`, `score`, `indices` and unknown keys are checked only to reject invalid JSON.
       // `indices` is not used: `iterable` is authoritative, and indices that disagree with it
@@ -197,13 +197,13 @@ function decodeSlices(body: Uint8Array, previous: DecodedSnapshot | undefined, t
  * any element). Otherwise it parses the element and, when its id was further on in the previous
  * body, moves the prediction to just after it.
  */
-function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined, decoder: TextDecoder, items: Items): number {
+function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined, known: ReadonlyMap<string, unknown> | undefined, decoder: TextDecoder, items: Items): number {
   if (body[p] !== 0x5b) return -1
   p = skipWhitespace(body, p + 1)
   if (body[p] === 0x5d) return p + 1
   const equal = table === undefined ? undefined : createRangeComparer(body, table.body)
   const count = table === undefined ? 0 : table.ids.length
-  let indexById: Map<string, number> | undefined
+  const lookup: Lookup = { scans: 0, indexById: undefined }
   let j = 0
   // Where the prediction was before it jumped far ahead: an event moved to the front looks like a
   // run of deletions until the next element shows which of the two it was.
@@ -233,8 +233,7 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
       items.values.push(value)
       items.reused.push(false)
       if (table !== undefined) {
-        indexById ??= indexOfIds(table.ids)
-        const before = indexById.get(id) ?? -1
+        const before = previousIndex(table, id, j, known, lookup)
         if (before >= j + 4 && resume < 0) resume = j
         if (before >= j) j = before + 1
       }
@@ -245,6 +244,37 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
     if (body[p] !== 0x2c) return -1
     p = skipWhitespace(body, p + 1)
   }
+}
+
+/** How far past the prediction an id is looked for first among the previous ids. */
+const LOOK_AHEAD = 8
+/** Scans of the rest of the previous ids per walk, before a map of them is built instead. */
+const MAX_SCANS = 4
+
+interface Lookup {
+  scans: number
+  indexById: Map<string, number> | undefined
+}
+
+/**
+ * Where `id` was at or after the prediction `j` in the previous body, or -1. An updated event is
+ * usually at `j`, a new one is not in `known` (the previous snapshot's ids), and a run of
+ * deletions is found by a few scans: a map of all the previous ids, which costs as much as the
+ * rest of a changed poll's bookkeeping, is built only when the order changed more than that.
+ */
+function previousIndex(table: SliceTable, id: string, j: number, known: ReadonlyMap<string, unknown> | undefined, lookup: Lookup): number {
+  const { ids } = table
+  const stop = Math.min(j + LOOK_AHEAD, ids.length)
+  for (let c = j; c < stop; c++) if (ids[c] === id) return c
+  if (known !== undefined && !known.has(id)) return -1
+  if (lookup.indexById === undefined && lookup.scans < MAX_SCANS) {
+    lookup.scans++
+    for (let c = stop; c < ids.length; c++) if (ids[c] === id) return c
+    return -1
+  }
+  lookup.indexById ??= indexOfIds(ids)
+  const before = lookup.indexById.get(id) ?? -1
+  return before >= j ? before : -1
 }
 
 /** Whether the bytes at `p` are those of the previous body's element k, which was valid. */

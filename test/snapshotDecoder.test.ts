@@ -140,6 +140,22 @@ describe('decodeSnapshot: changed bodies', () => {
     expect(next.byId.get('e21')).toBe(first.byId.get('e21'))
   })
 
+  it('finds its place again after each of many runs of deletions', () => {
+    // Six runs of ten deletions, each ending in a changed event: more runs than the walk scans for
+    // before it maps the previous ids, so both ways of finding the place are used.
+    const first = decodeSnapshot(body(many), undefined, options)
+    const changedIds = [20, 50, 80, 110, 140, 170].map((k) => `e${k}`)
+    const edited = many.filter((e) => {
+      const k = Number(e.id.slice(1))
+      return !(k >= 10 && k < 180 && k % 30 >= 10 && k % 30 < 20)
+    }).map((e) => (changedIds.includes(e.id) ? event(e.id, 'updated') : e))
+    const validated: unknown[] = []
+    const next = decodeSnapshot(body(edited), first, { validate: (value, path) => (validated.push((value as Json).id), validate(value, path)) })
+    expect(validated).toEqual(changedIds)
+    expect(next.events).toEqual(edited)
+    for (const e of next.events) if (!changedIds.includes(e.id)) expect(e).toBe(first.byId.get(e.id))
+  })
+
   it('keeps identity, without raw text, for an event that only changed its formatting', () => {
     const first = decodeSnapshot(body(many), undefined, options)
     const next = decodeSnapshot(body(many, 2), first, options)
