@@ -105,15 +105,18 @@ function mergeOverlay(base: readonly WorkstreamEvent[], positions: ReadonlyMap<s
     const nextSkip = s < skip.length ? skip[s]! : Infinity
     const nextInsert = k < inserts.length ? inserts[k]! : Infinity
     if (nextInsert <= nextSkip) {
-      pieces.push(base.slice(from, nextInsert), [order[k++]!])
+      if (nextInsert > from) pieces.push(base.slice(from, nextInsert))
+      pieces.push([order[k++]!])
       from = nextInsert
     } else {
-      pieces.push(base.slice(from, nextSkip))
+      if (nextSkip > from) pieces.push(base.slice(from, nextSkip))
       from = nextSkip + 1
       s++
     }
   }
-  pieces.push(base.slice(from))
+  // A create (one insert at the front) copies the events once, not twice: above about 32k events
+  // every copy is a large object, which costs far more per event than a small one.
+  pieces.push(from === 0 ? base : base.slice(from))
   // slice and concat copy natively; concat takes the pieces in batches, as one argument each.
   let events: WorkstreamEvent[] = []
   for (let i = 0; i < pieces.length; i += CONCAT_BATCH) events = events.concat(...pieces.slice(i, i + CONCAT_BATCH))
