@@ -1,10 +1,10 @@
-import { BehaviorSubject, Observable, Subject, distinctUntilChanged, filter, firstValueFrom, map } from 'rxjs'
+import { BehaviorSubject, Observable, distinctUntilChanged, filter, firstValueFrom, map } from 'rxjs'
 import { CallerPromises, handled } from './callerPromises'
 import { eventIdProblem } from './client'
 import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
 import { eventFromSeed } from './eventFromSeed'
 import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
-import { newCreateRecord, newDeleteRecord, samePending, toPendingMutation, type MutationRecord, type PendingMutation } from './mutation'
+import { newCreateRecord, newDeleteRecord, type MutationRecord, type PendingMutation } from './mutation'
 import { hasWork, OutboxSender } from './outbox'
 import { Persistence, type PersistedData } from './persistence'
 import { createPoller, type Poller } from './poller'
@@ -13,11 +13,12 @@ import { SnapshotSource } from './snapshotSource'
 import { initialState, reduce, type SyncAction, type SyncState } from './state'
 import { deriveStatus, sameStatus, type SyncStatus } from './status'
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './storeOptions'
+import { StoreOutputs } from './storeOutputs'
 import { browserTabCoordinator } from './browserTabs'
 import type { TabCoordinator } from './tabs'
 import { TabSync } from './tabSync'
 import { isValidId, parseSeededWorkstreamEvent } from './validate'
-import { diffViews, EMPTY_VIEW, isEmptyChange, rebase, type EventChanges, type View } from './view'
+import type { EventChanges } from './view'
 import type { WorkstreamStore } from './workstreamStore'
 
 export type { WorkstreamStore }
@@ -35,15 +36,10 @@ class Store implements WorkstreamStore {
   /** This instance's id: the origin of its mutations, and its name among tabs. */
   readonly #id: string
   #state: SyncState = initialState
-  #view: View = EMPTY_VIEW
-  readonly #events = new BehaviorSubject<readonly WorkstreamEvent[]>([])
+  readonly #out: StoreOutputs
   readonly #status: BehaviorSubject<SyncStatus>
-  readonly #outbox = new BehaviorSubject<readonly PendingMutation[]>([])
-  readonly #changes = new Subject<EventChanges>()
-  readonly #errors = new Subject<WorkstreamSyncError>()
   readonly #state$ = new BehaviorSubject<SyncState>(initialState)
   readonly #callers = new CallerPromises()
-  readonly #entries = new WeakMap<MutationRecord, PendingMutation>()
   readonly #persistence: Persistence
   readonly #snapshots: SnapshotSource
   readonly #poller: Poller
@@ -70,6 +66,7 @@ class Store implements WorkstreamStore {
 
   constructor(options: ResolvedStoreOptions) {
     this.#o = options
+    this.#out = new StoreOutputs(options.logger)
     this.#id = options.generateId()
     this.#tabs = options.tabs(options.namespace)
     this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e), timers: options.timers })
@@ -102,11 +99,11 @@ class Store implements WorkstreamStore {
       requestSnapshot: () => this.#poller.refresh(),
     })
     this.#status = new BehaviorSubject(this.#computeStatus())
-    this.events$ = this.#startingOnSubscribe(this.#events)
+    this.events$ = this.#startingOnSubscribe(this.#out.events)
     this.status$ = this.#status.asObservable()
-    this.changes$ = this.#changes.asObservable()
-    this.outbox$ = this.#outbox.asObservable()
-    this.errors$ = this.#errors.asObservable()
+    this.changes$ = this.#out.changes.asObservable()
+    this.outbox$ = this.#out.outbox.asObservable()
+    this.errors$ = this.#out.errors.asObservable()
     this.#cleanups.push(
       options.online.subscribe((online) => {
         this.#emitStatus()
@@ -121,7 +118,7 @@ class Store implements WorkstreamStore {
   }
 
   get events(): readonly WorkstreamEvent[] {
-    return this.#view.events
+    return this.#out.view.events
   }
 
   get status(): SyncStatus {
@@ -129,18 +126,18 @@ class Store implements WorkstreamStore {
   }
 
   get outbox(): readonly PendingMutation[] {
-    return this.#outbox.value
+    return this.#out.outbox.value
   }
 
   event$(id: string): Observable<WorkstreamEvent | undefined> {
     return this.events$.pipe(
-      map(() => this.#view.byId.get(id)),
+      map(() => this.#out.view.byId.get(id)),
       distinctUntilChanged(),
     )
   }
 
   get(id: string): WorkstreamEvent | undefined {
-    return this.#view.byId.get(id)
+    return this.#out.view.byId.get(id)
   }
 
   start(): void {
@@ -168,7 +165,7 @@ class Store implements WorkstreamStore {
     if (this.#disposed) throw disposedError('create()')
     const valid = plainSeed(seed)
     const eventId = valid.internal_identifier ?? this.#o.generateId()
-    if (this.#view.byId.has(eventId) || this.#state.records.some((r) => r.eventId === eventId)) {
+    if (this.#out.view.byId.has(eventId) || this.#state.records.some((r) => r.eventId === eventId)) {
       throw new WorkstreamSyncError('invalid-input', `An event with id ${JSON.stringify(eventId)} already exists; internal_identifier must be unique.`, { eventId })
     }
     const now = this.#o.now()
@@ -234,7 +231,9 @@ class Store implements WorkstreamStore {
     this.#tabs.close()
     this.#callers.rejectAll(disposedError('A pending mutation'))
     this.#emitStatus()
-    for (const subject of [this.#state$, this.#events, this.#status, this.#outbox, this.#changes, this.#errors]) subject.complete()
+    this.#state$.complete()
+    this.#status.complete()
+    this.#out.complete()
     await this.ready
     await this.#persistence.flush().catch(() => {})
     this.#persistence.close()
@@ -345,18 +344,8 @@ class Store implements WorkstreamStore {
     const next = reduce(previous, action)
     if (next === previous) return
     this.#state = next
-    if (next.server !== previous.server || next.records !== previous.records) {
-      const view = rebase(next.server, next.records)
-      const changes = diffViews(this.#view, view)
-      if (!isEmptyChange(changes)) {
-        this.#view = view
-        this.#o.logger.debug(`view changed: +${changes.added.length} ~${changes.updated.length} -${changes.removed.length}`)
-        this.#events.next(view.events)
-        this.#changes.next(changes)
-      }
-    }
-    if (next.records !== previous.records) this.#emitOutbox(next.records)
-    if (action.type === 'mutationFailed') this.#reportMutationFailure(action, previous.records.find((r) => r.id === action.id))
+    this.#out.showState(previous, next)
+    if (action.type === 'mutationFailed') this.#out.reportMutationFailure(action, previous.records.find((r) => r.id === action.id))
     this.#callers.settle(next.settled)
     if (this.#tabs.isLeader) {
       this.#tabSync.broadcast(previous, next)
@@ -367,28 +356,8 @@ class Store implements WorkstreamStore {
     if (next.records !== previous.records) this.#sender.kick()
   }
 
-  /** Emits the outbox when an entry changed; records that did not change keep their entry object. */
-  #emitOutbox(records: readonly MutationRecord[]): void {
-    const outbox: PendingMutation[] = []
-    for (const record of records) {
-      if (record.state === 'confirmed') continue
-      let entry = this.#entries.get(record)
-      if (!entry) this.#entries.set(record, (entry = toPendingMutation(record)))
-      outbox.push(entry)
-    }
-    const current = this.#outbox.value
-    if (outbox.length !== current.length || outbox.some((entry, i) => !samePending(entry, current[i]!))) this.#outbox.next(outbox)
-  }
-
-  #reportMutationFailure(action: Extract<SyncAction, { type: 'mutationFailed' }>, record: MutationRecord | undefined): void {
-    const what = action.outcome === 'permanent' ? 'was refused and rolled back' : action.outcome === 'dead' ? 'gave up and is now a dead letter (retryMutation or discardMutation)' : 'failed and will be retried'
-    const { kind, message, status } = action.error
-    this.#report(new WorkstreamSyncError(kind, `A ${record?.kind ?? 'mutation'} ${what}: ${message}`, { ...(status !== undefined ? { status } : {}), mutationId: action.id, ...(record ? { eventId: record.eventId } : {}) }))
-  }
-
   #report(error: WorkstreamSyncError): void {
-    this.#o.logger.warn(this.#o.logger.includeContent ? error.message : withoutContent(error))
-    if (!this.#errors.closed) this.#errors.next(error)
+    this.#out.report(error)
   }
 
   #computeStatus(): SyncStatus {
@@ -425,14 +394,4 @@ function plainSeed(seed: SeededWorkstreamEvent): SeededWorkstreamEvent {
     if (error instanceof WorkstreamSyncError) throw error
     throw new WorkstreamSyncError('invalid-input', `The seed cannot be sent as JSON (${error instanceof Error ? error.message : String(error)}); pass plain JSON data.`, { cause: error })
   }
-}
-
-/**
- * A log line for an error whose message may quote the server's bodies or an event's fields
- * (validation and HTTP errors do, to help debugging): its kind, status, path and ids only.
- */
-function withoutContent(error: WorkstreamSyncError): string {
-  if (error.kind !== 'validation' && error.kind !== 'http' && error.kind !== 'invalid-input') return error.message
-  const where = [error.status !== undefined ? `status ${error.status}` : '', error.path ? `at ${error.path}` : '', error.eventId !== undefined ? `event ${JSON.stringify(error.eventId)}` : '', error.mutationId ? `mutation ${error.mutationId}` : '']
-  return `${error.kind} error (${where.filter(Boolean).join(', ') || 'no details'}); the message may quote event content, so it is on errors$ only (logger.includeContent logs it).`
 }
