@@ -2,7 +2,6 @@ import type { WorkstreamEvent } from './models'
 import type { SnapshotDelta } from './view'
 import { WorkstreamSyncError } from './errors'
 import { createRangeComparer, hasByteOrderMark, isFlatNumberMap, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from './jsonScanner'
-import type { RangeComparer } from './jsonScanner'
 import { indexOfIds, resolveItems, type Items, type Resolution } from './resolveItems'
 
 /**
@@ -54,6 +53,8 @@ interface SliceTable {
   readonly ids: readonly string[]
   /** The event made from element k; undefined when its bytes must be parsed again (quarantined or overridden). */
   readonly events: readonly (WorkstreamEvent | undefined)[]
+  /** A seeded table has no body: element k is `texts[k]` in UTF-8, encoded when a walk compares it. */
+  readonly texts?: readonly string[]
 }
 
 class Snapshot implements DecodedSnapshot {
@@ -80,7 +81,9 @@ class Snapshot implements DecodedSnapshot {
 
   /** The slice table of a result of this module; undefined for anything else, or when its body was transferred away. */
   static tableOf(snapshot: DecodedSnapshot | undefined): SliceTable | undefined {
-    return snapshot instanceof Snapshot && snapshot.#table.body.length > 0 ? snapshot.#table : undefined
+    if (!(snapshot instanceof Snapshot)) return undefined
+    const table = snapshot.#table
+    return table.body.length > 0 || table.texts !== undefined ? table : undefined
   }
 
   rawText(id: string): string | undefined {
@@ -105,7 +108,7 @@ class Snapshot implements DecodedSnapshot {
  */
 export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | undefined, options: DecodeOptions): DecodedSnapshot {
   const table = Snapshot.tableOf(previous)
-  if (table !== undefined && table.body.length === body.length && createRangeComparer(body, table.body)(0, 0, body.length)) {
+  if (table !== undefined && table.texts === undefined && table.body.length === body.length && createRangeComparer(body, table.body)(0, 0, body.length)) {
     const same = previous as Snapshot
     same.path = 'identical'
     return same
@@ -117,38 +120,18 @@ export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | und
 /**
  * A previous result made from events and the exact JSON text each was parsed from (a cache that
  * stores what the server sent), so that the first decode after a reload compares bytes instead
- * of parsing every event again. The texts are laid out in the order given, which should be the
- * server's usual order: the walk predicts the next element from it. `stamp` is that of the
- * snapshot the caller already holds with these very events, so that the next delta applies to it.
+ * of parsing every event again. The walk predicts the next element from the order given, which
+ * should be the server's usual order. `stamp` is that of the snapshot the caller already holds
+ * with these very events, so that the next delta applies to it.
  */
 export function seededSnapshot(events: readonly WorkstreamEvent[], texts: readonly string[], stamp?: object): DecodedSnapshot {
-  const encoder = new TextEncoder()
-  let capacity = events.length
-  for (const text of texts) capacity += text.length
-  let body = new Uint8Array(Math.ceil(capacity * 1.1))
-  const bounds = new Int32Array(2 * events.length)
-  let at = 0
-  for (let k = 0; k < texts.length; k++) {
-    const text = texts[k]!
-    bounds[2 * k] = at
-    // encodeInto writes whole characters only: when the text did not fit (non-ASCII text takes
-    // more bytes than characters), grow and encode it again. The comma needs one more byte.
-    let result = encoder.encodeInto(text, body.subarray(at))
-    while (result.read < text.length || at + result.written >= body.length) {
-      const grown = new Uint8Array(Math.ceil(body.length * 1.5) + 3 * text.length + 1)
-      grown.set(body.subarray(0, at))
-      body = grown
-      result = encoder.encodeInto(text, body.subarray(at))
-    }
-    at += result.written
-    bounds[2 * k + 1] = at
-    body[at++] = 0x2c
-  }
   const byId = new Map(events.map((event) => [event.id, event]))
   // Nothing writes to a result's lists: the events and the table's events can be one copy.
   const list = [...events]
   const resolved: Resolution = { events: list, byId, quarantined: [], fresh: new Map(), kept: list, changedFrom: undefined }
-  return new Snapshot(resolved, 'full', { body: body.subarray(0, at), bounds, ids: events.map((e) => e.id), events: resolved.kept }, stamp)
+  // The texts are encoded one at a time as the walk reaches them, not into one body up front: a
+  // body of them all would double the bytes allocated by the first poll after a reload.
+  return new Snapshot(resolved, 'full', { body: new Uint8Array(0), bounds: new Int32Array(0), ids: events.map((e) => e.id), events: resolved.kept, texts }, stamp)
 }
 
 /** The fast path. Returns undefined on anything it cannot handle confidently: the full decode decides. */
@@ -201,7 +184,7 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
   if (body[p] !== 0x5b) return -1
   p = skipWhitespace(body, p + 1)
   if (body[p] === 0x5d) return p + 1
-  const equal = table === undefined ? undefined : createRangeComparer(body, table.body)
+  const match = table === undefined ? undefined : table.texts !== undefined ? textMatcher(body, table, table.texts) : sliceMatcher(body, table)
   const count = table === undefined ? 0 : table.ids.length
   const lookup: Lookup = { scans: 0, indexById: undefined }
   let j = 0
@@ -211,13 +194,14 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
   for (;;) {
     if (body[p] !== 0x7b) return -1
     let k = -1
-    if (table !== undefined && equal !== undefined) {
-      for (let c = j, stop = Math.min(j + 4, count); c < stop && k < 0; c++) if (isElement(table, equal, body, p, c)) k = c
-      if (k < 0 && resume >= 0 && isElement(table, equal, body, p, resume)) k = resume
+    let length = -1
+    if (match !== undefined) {
+      for (let c = j, stop = Math.min(j + 4, count); c < stop && length < 0; c++) if ((length = match(p, c)) >= 0) k = c
+      if (length < 0 && resume >= 0 && (length = match(p, resume)) >= 0) k = resume
     }
     let end: number
-    if (table !== undefined && k >= 0) {
-      end = p + table.bounds[2 * k + 1]! - table.bounds[2 * k]!
+    if (table !== undefined && length >= 0) {
+      end = p + length
       items.ids.push(table.ids[k]!)
       items.values.push(table.events[k])
       items.reused.push(true)
@@ -277,12 +261,46 @@ function previousIndex(table: SliceTable, id: string, j: number, known: Readonly
   return before >= j ? before : -1
 }
 
-/** Whether the bytes at `p` are those of the previous body's element k, which was valid. */
-function isElement(table: SliceTable, equal: RangeComparer, body: Uint8Array, p: number, k: number): boolean {
-  const start = table.bounds[2 * k]!
-  const length = table.bounds[2 * k + 1]! - start
-  // The cheap tests first: the candidate must end with `}` where the old element did.
-  return table.events[k] !== undefined && p + length <= body.length && body[p + length - 1] === 0x7d && equal(p, start, length)
+/** The byte length of the previous element k when the bytes at `p` repeat it (and it was valid), else -1. */
+type ElementMatcher = (p: number, k: number) => number
+
+function sliceMatcher(body: Uint8Array, table: SliceTable): ElementMatcher {
+  const equal = createRangeComparer(body, table.body)
+  return (p, k) => {
+    const start = table.bounds[2 * k]!
+    const length = table.bounds[2 * k + 1]! - start
+    return table.events[k] !== undefined && endsElement(body, p, length) && equal(p, start, length) ? length : -1
+  }
+}
+
+/** Compares with a seeded table's texts, each encoded into one reused buffer when first compared. */
+function textMatcher(body: Uint8Array, table: SliceTable, texts: readonly string[]): ElementMatcher {
+  const encoder = new TextEncoder()
+  let scratch = new Uint8Array(16_384)
+  let equal = createRangeComparer(body, scratch)
+  let encoded = -1
+  let length = 0
+  return (p, k) => {
+    if (table.events[k] === undefined) return -1
+    if (encoded !== k) {
+      const text = texts[k]!
+      let result = encoder.encodeInto(text, scratch)
+      // encodeInto writes whole characters only; no text takes more than three bytes a character.
+      if (result.read < text.length) {
+        scratch = new Uint8Array(3 * text.length)
+        equal = createRangeComparer(body, scratch)
+        result = encoder.encodeInto(text, scratch)
+      }
+      encoded = k
+      length = result.written
+    }
+    return endsElement(body, p, length) && equal(p, 0, length) ? length : -1
+  }
+}
+
+/** The cheap test first: an element of `length` bytes at `p` fits the body and ends with `}`. */
+function endsElement(body: Uint8Array, p: number, length: number): boolean {
+  return length > 0 && p + length <= body.length && body[p + length - 1] === 0x7d
 }
 
 function idOf(value: unknown): string | undefined {

@@ -338,6 +338,21 @@ describe('seededSnapshot: a previous result made from cached texts', () => {
     for (const e of pretty.events) expect(e).toBe(seed.byId.get(e.id))
   })
 
+  it('reuses cached events of any length, without parsing them', () => {
+    // Texts of about 30 kB of UTF-8 each, around short ones: larger than the walk's first buffer.
+    const long = [event('x', 'é🚀'.repeat(5000)), event('y'), event('z', 'ü"\\'.repeat(8000))]
+    const seed = seededSnapshot(long, texts(long))
+    const validated: unknown[] = []
+    const next = decodeSnapshot(body([...long, event('w')]), seed, { validate: (value, path) => (validated.push((value as Json).id), validate(value, path)) })
+    expect(validated).toEqual(['w'])
+    for (const e of long) expect(next.byId.get(e.id)).toBe(seed.byId.get(e.id))
+  })
+
+  it('is not taken for an empty body', () => {
+    expect(() => decodeSnapshot(new Uint8Array(0), seededSnapshot([], []), options)).toThrow(WorkstreamSyncError)
+    expect(() => decodeSnapshot(new Uint8Array(0), seededSnapshot(tricky, texts(tricky)), options)).toThrow(WorkstreamSyncError)
+  })
+
   it('is no previous result at all when the cache is empty', () => {
     const next = decodeSnapshot(body(tricky), seededSnapshot([], []), options)
     expect(next.events.map((e) => e.id)).toEqual(['a', 'b', 'c', 'd'])
