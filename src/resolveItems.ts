@@ -17,7 +17,7 @@ export interface Items {
 /** What a decode made of the items: the snapshot's contents, and what the next decode needs. */
 export interface Resolution {
   readonly events: WorkstreamEvent[]
-  readonly byId: Map<string, WorkstreamEvent>
+  readonly byId: ReadonlyMap<string, WorkstreamEvent>
   readonly quarantined: WorkstreamSyncError[]
   /** Id to item index of the events this decode made (rather than kept). */
   readonly fresh: Map<string, number>

@@ -122,10 +122,10 @@ export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | und
  * stores what the server sent), so that the first decode after a reload compares bytes instead
  * of parsing every event again. The walk predicts the next element from the order given, which
  * should be the server's usual order. `stamp` is that of the snapshot the caller already holds
- * with these very events, so that the next delta applies to it.
+ * with these very events, so that the next delta applies to it; `byId`, that snapshot's map of
+ * them, if the caller has one.
  */
-export function seededSnapshot(events: readonly WorkstreamEvent[], texts: readonly string[], stamp?: object): DecodedSnapshot {
-  const byId = new Map(events.map((event) => [event.id, event]))
+export function seededSnapshot(events: readonly WorkstreamEvent[], texts: readonly string[], stamp?: object, byId: ReadonlyMap<string, WorkstreamEvent> = new Map(events.map((event) => [event.id, event]))): DecodedSnapshot {
   // Nothing writes to a result's lists: the events and the table's events can be one copy.
   const list = [...events]
   const resolved: Resolution = { events: list, byId, quarantined: [], fresh: new Map(), kept: list, changedFrom: undefined }

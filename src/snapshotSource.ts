@@ -4,13 +4,13 @@ import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import { decodeSnapshot, seededSnapshot, type DecodedSnapshot } from './snapshotDecoder'
 import { checkWorkstreamEvent } from './validate'
-import { newestFirstOrder, snapshotOf, type ServerSnapshot } from './view'
+import { snapshotOf, snapshotOrder, type ServerSnapshot } from './view'
 
 interface Seed {
-  readonly events: readonly WorkstreamEvent[]
+  /** The snapshot read from the cache: its stamp makes the first delta apply to the store's own snapshot. */
+  readonly snapshot: ServerSnapshot
+  /** One per event of the snapshot, in its order. */
   readonly texts: readonly string[]
-  /** The cache snapshot's stamp: the first delta then applies to the store's own snapshot. */
-  readonly stamp: object
 }
 
 export interface SnapshotResult {
@@ -82,7 +82,7 @@ export class SnapshotSource {
   seed(snapshot: ServerSnapshot, texts: readonly string[]): void {
     // The texts must line up with the snapshot's events, one each.
     if (this.#client.snapshotBody && this.#last === undefined && this.#lastParsed === undefined && snapshot.events.length === texts.length) {
-      this.#seed = { events: snapshot.events, texts, stamp: snapshot.stamp ?? {} }
+      this.#seed = { snapshot, texts }
     }
   }
 
@@ -96,10 +96,13 @@ export class SnapshotSource {
 
 /** The usual order of a snapshot is newest first, as the view's: the decoder predicts from it. */
 function seedInServerOrder(seed: Seed): DecodedSnapshot {
-  const { events, texts, stamp } = seed
-  const order = newestFirstOrder(events)
-  if (order === undefined) return seededSnapshot(events, texts, stamp)
-  return seededSnapshot(order.map((i) => events[i]!), order.map((i) => texts[i]!), stamp)
+  const { snapshot, texts } = seed
+  const { events, byId } = snapshot
+  const stamp = snapshot.stamp ?? {}
+  // The view ordered this snapshot when it was shown: its order is known already.
+  const order = snapshotOrder(snapshot)
+  if (order === undefined) return seededSnapshot(events, texts, stamp, byId)
+  return seededSnapshot(order.map((i) => events[i]!), order.map((i) => texts[i]!), stamp, byId)
 }
 
 /**

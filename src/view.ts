@@ -141,12 +141,26 @@ function insertionPoint(base: readonly WorkstreamEvent[], event: WorkstreamEvent
 export const EMPTY_VIEW: View = { events: [], byId: EMPTY_SNAPSHOT.byId, server: EMPTY_SNAPSHOT, overlay: new Map() }
 
 const sorted = new WeakMap<ServerSnapshot, readonly WorkstreamEvent[]>()
+const orders = new WeakMap<ServerSnapshot, readonly number[] | null>()
 
 /** The server's events newest first, computed once per snapshot. */
 function sortedEvents(server: ServerSnapshot): readonly WorkstreamEvent[] {
   let events = sorted.get(server)
-  if (events === undefined) sorted.set(server, (events = sortNewestFirst(server.events)))
+  if (events === undefined) {
+    const order = snapshotOrder(server)
+    sorted.set(server, (events = order === undefined ? server.events : order.map((i) => server.events[i]!)))
+  }
   return events
+}
+
+/**
+ * The positions of a snapshot's events newest first, or undefined when they are in that order
+ * already: computed once per snapshot, for the view and for whoever lines other lists up with it.
+ */
+export function snapshotOrder(server: ServerSnapshot): readonly number[] | undefined {
+  let order = orders.get(server)
+  if (order === undefined) orders.set(server, (order = newestFirstOrder(server.events) ?? null))
+  return order ?? undefined
 }
 
 const positions = new WeakMap<ServerSnapshot, ReadonlyMap<string, number>>()

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { WorkstreamEvent } from '../src/models'
 import { newCreateRecord, newDeleteRecord, type MutationRecord } from '../src/mutation'
-import { diffViews, rebase, snapshotOf, sortNewestFirst, type EventChanges, type ServerSnapshot } from '../src/view'
+import { diffViews, rebase, snapshotOf, snapshotOrder, sortNewestFirst, type EventChanges, type ServerSnapshot } from '../src/view'
 import { makeEvent, makeSeed } from './support/events'
 
 describe('view', () => {
@@ -15,6 +15,14 @@ describe('view', () => {
     const utc = makeEvent('utc', 0, { created: { value: '2026-11-28T12:00:00.000Z' } })
     const offset = makeEvent('offset', 0, { created: { value: '2026-11-28T13:30:00+02:00' } })
     expect(sortNewestFirst([offset, utc]).map((e) => e.id)).toEqual(['utc', 'offset'])
+  })
+
+  it("gives a snapshot's newest-first positions, the ones its view shows, once per snapshot", () => {
+    const server = snapshotOf([makeEvent('old', 10), makeEvent('new', 0), makeEvent('mid', 5)])
+    const order = snapshotOrder(server)
+    expect(order?.map((i) => server.events[i]!.id)).toEqual(rebase(server, []).events.map((e) => e.id))
+    expect(snapshotOrder(server)).toBe(order)
+    expect(snapshotOrder(snapshotOf([makeEvent('new', 0), makeEvent('old', 10)]))).toBeUndefined()
   })
 
   it('returns the same array and map when there is nothing pending', () => {
