@@ -4,7 +4,7 @@ import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import { decodeSnapshot, seededSnapshot, type DecodedSnapshot } from './snapshotDecoder'
 import { checkWorkstreamEvent } from './validate'
-import { snapshotOf, snapshotOrder, type ServerSnapshot } from './view'
+import { inOrder, snapshotOf, snapshotOrder, type ServerSnapshot } from './view'
 
 interface Seed {
   /** The snapshot read from the cache: its stamp makes the first delta apply to the store's own snapshot. */
@@ -31,7 +31,7 @@ export class SnapshotSource {
   readonly #transferables: boolean | undefined
   #last: DecodedSnapshot | undefined
   #lastParsed: ServerSnapshot | undefined
-  /** Cached events and their texts, laid out as a previous body when the first body arrives. */
+  /** The cache's snapshot and texts, which the first body is compared with instead of a previous one. */
   #seed: Seed | undefined
 
   constructor(client: WorkstreamClient, transferables: boolean | undefined) {
@@ -101,8 +101,7 @@ function seedInServerOrder(seed: Seed): DecodedSnapshot {
   const stamp = snapshot.stamp ?? {}
   // The view ordered this snapshot when it was shown: its order is known already.
   const order = snapshotOrder(snapshot)
-  if (order === undefined) return seededSnapshot(events, texts, stamp, byId)
-  return seededSnapshot(order.map((i) => events[i]!), order.map((i) => texts[i]!), stamp, byId)
+  return seededSnapshot(inOrder(events, order), inOrder(texts, order), stamp, byId)
 }
 
 /**

@@ -147,8 +147,7 @@ const orders = new WeakMap<ServerSnapshot, readonly number[] | null>()
 function sortedEvents(server: ServerSnapshot): readonly WorkstreamEvent[] {
   let events = sorted.get(server)
   if (events === undefined) {
-    const order = snapshotOrder(server)
-    sorted.set(server, (events = order === undefined ? server.events : order.map((i) => server.events[i]!)))
+    sorted.set(server, (events = inOrder(server.events, snapshotOrder(server))))
   }
   return events
 }
@@ -188,12 +187,16 @@ function newestFirst(a: WorkstreamEvent, b: WorkstreamEvent): number {
 
 /** Newest `created` first, ties by id. Returns the input itself when it is already in order. */
 export function sortNewestFirst(events: readonly WorkstreamEvent[]): readonly WorkstreamEvent[] {
-  const order = newestFirstOrder(events)
-  return order === undefined ? events : order.map((i) => events[i]!)
+  return inOrder(events, newestFirstOrder(events))
+}
+
+/** `items` taken in `order` (positions in it), or `items` itself when there is no order to apply. */
+export function inOrder<T>(items: readonly T[], order: readonly number[] | undefined): readonly T[] {
+  return order === undefined ? items : order.map((i) => items[i]!)
 }
 
 /** The indices of `events` newest `created` first, ties by id; undefined when they are in order already. */
-export function newestFirstOrder(events: readonly WorkstreamEvent[]): number[] | undefined {
+function newestFirstOrder(events: readonly WorkstreamEvent[]): number[] | undefined {
   const n = events.length
   // Each time is parsed once per call rather than once per comparison.
   const times = new Float64Array(n)
