@@ -4,7 +4,7 @@ import type { WorkstreamEvent } from './models'
 import type { MutationRecord } from './mutation'
 import { memoryStorage, type SyncStorage, type SyncStorageArea } from './storage'
 import { checkSeededWorkstreamEvent, checkWorkstreamEvent } from './validate'
-import { changedIds, EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
+import { changedIds, EMPTY_SNAPSHOT, snapshotOf, type ServerSnapshot } from './view'
 
 /** The cache's format. A cache of another format is discarded (there is no migration yet). */
 export const CACHE_FORMAT = 1
@@ -22,13 +22,18 @@ const RECORD_PREFIX = 'm:'
 const DELETE = Symbol('delete')
 
 export interface PersistedData {
-  /** Undefined when there was no usable cache. */
-  readonly events: WorkstreamEvent[] | undefined
-  /** The JSON text each of `events` was read from (what the server sent, as a rule). */
+  /**
+   * The cached events, undefined when there was no usable cache. It is also what the next save
+   * compares with: a store that adopts it as its server snapshot writes nothing until it changes.
+   */
+  readonly snapshot: ServerSnapshot | undefined
+  /** The JSON text each of the snapshot's events was read from (what the server sent, as a rule). */
   readonly texts?: readonly string[]
-  readonly records: MutationRecord[]
+  readonly records: readonly MutationRecord[]
   readonly lastSyncedAt: number | undefined
 }
+
+const NO_CACHE: PersistedData = { snapshot: undefined, records: [], lastSyncedAt: undefined }
 
 interface Meta {
   readonly format: number
@@ -79,15 +84,15 @@ export class Persistence {
       stored = await this.#withinLoadDeadline(this.#area.entries())
     } catch (error) {
       this.#fallBack(error, 'read')
-      return { events: undefined, records: [], lastSyncedAt: undefined }
+      return NO_CACHE
     }
-    if (stored.length === 0) return { events: undefined, records: [], lastSyncedAt: undefined }
+    if (stored.length === 0) return NO_CACHE
     const meta = stored.find(([key]) => key === META_KEY)?.[1] as Partial<Meta> | undefined
     if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== this.#options.namespace) {
       const found = meta && typeof meta === 'object' ? `format ${String(meta.format)}` : 'no readable meta record'
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
       await this.#clearArea()
-      return { events: undefined, records: [], lastSyncedAt: undefined }
+      return NO_CACHE
     }
     const events: WorkstreamEvent[] = []
     const texts: string[] = []
@@ -113,11 +118,13 @@ export class Persistence {
       this.#schedule()
     }
     sortInQueueOrder(records)
-    this.#saved = { events, byId: new Map(events.map((e) => [e.id, e])) }
+    // One event per key, and each event's id is its key: the list has no duplicate ids.
+    const snapshot = snapshotOf(events)
+    this.#saved = snapshot
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
     this.#metaSaved = true
-    return { events, texts, records, lastSyncedAt: meta.lastSyncedAt }
+    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt }
   }
 
   /**

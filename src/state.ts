@@ -1,7 +1,7 @@
 import type { WorkstreamEvent } from './models'
 import type { MutationError, MutationRecord, Settlement } from './mutation'
 import { fingerprintMatches } from './fingerprint'
-import { EMPTY_SNAPSHOT, snapshotOf, type ServerSnapshot } from './view'
+import { EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
 
 /** The whole sync state: the server snapshot and the mutations on top of it. Plain and immutable. */
 export interface SyncState {
@@ -18,7 +18,7 @@ export interface SyncState {
 }
 
 export type SyncAction =
-  | { type: 'hydrated'; events: readonly WorkstreamEvent[] | undefined; records: readonly MutationRecord[]; now: number; graceMs: number; lastSyncedAt?: number }
+  | { type: 'hydrated'; snapshot: ServerSnapshot | undefined; records: readonly MutationRecord[]; now: number; graceMs: number; lastSyncedAt?: number }
   | { type: 'snapshotRequested'; seq: number }
   | { type: 'snapshotReceived'; seq: number; requestedAt: number; receivedAt: number; snapshot: ServerSnapshot }
   | { type: 'mutationQueued'; record: MutationRecord; /** Default true. A follower tab leaves cancelling to the leader, which knows what was sent. */ cancelUnsent?: boolean }
@@ -93,10 +93,10 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
 function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated' }>): SyncState {
   const known = new Set(state.records.map((r) => r.id))
   const restored = action.records.filter((r) => !known.has(r.id)).map((r) => fromEarlierSession(r, action.now, action.graceMs))
-  const useCache = state.source === 'none' && action.events !== undefined
+  const useCache = state.source === 'none' && action.snapshot !== undefined
   return {
     ...state,
-    ...(useCache ? { server: snapshotOf(action.events!), source: 'cache' as const } : {}),
+    ...(useCache ? { server: action.snapshot!, source: 'cache' as const } : {}),
     lastSyncedAt: state.lastSyncedAt ?? action.lastSyncedAt,
     records: restored.length ? [...restored, ...state.records] : state.records,
   }

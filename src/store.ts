@@ -291,16 +291,16 @@ class Store implements WorkstreamStore {
 
   async #hydrate(): Promise<void> {
     const loaded = await this.#persistence.load()
-    const data: PersistedData = this.#clearedWhileLoading ? { events: undefined, records: [], lastSyncedAt: undefined } : loaded
+    const data: PersistedData = this.#clearedWhileLoading ? { snapshot: undefined, records: [], lastSyncedAt: undefined } : loaded
     if (this.#disposed) {
       // Disposed before the cache loaded: mutations queued meanwhile were never written, and dispose() promised they stay.
       for (const record of this.#state.records) if (record.origin === this.#id) this.#persistence.putRecord(record)
       return
     }
-    this.#dispatch({ type: 'hydrated', events: data.events, records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })
+    this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })
     if (this.#tabs.isLeader && this.#state.source === 'cache' && data.texts) this.#snapshots.seed(this.#state.server, data.texts)
     this.#hydrated = true
-    this.#o.logger.debug(`hydrated ${data.events?.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
+    this.#o.logger.debug(`hydrated ${data.snapshot?.events.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
     if (this.#tabs.isLeader) this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
     else this.#tabSync.hello()
     this.#emitStatus()

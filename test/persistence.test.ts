@@ -75,7 +75,7 @@ describe('persistence', () => {
     await persistence.flush()
     expect(written.flat().sort()).toEqual(['e:a', 'meta'])
     const loaded = await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()
-    expect(loaded.events?.map((e) => e.readable).sort()).toEqual(['changed', 'event c'])
+    expect(loaded.snapshot?.events.map((e) => e.readable).sort()).toEqual(['changed', 'event c'])
   })
 
   it('falls back to memory on a quota error, reports it, and keeps syncing and queueing', async () => {

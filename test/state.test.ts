@@ -254,19 +254,19 @@ describe('rule 5: failure classes', () => {
 
 describe('rule 8: hydration', () => {
   it('applies the cache only while no network snapshot has landed', () => {
-    const cached = { type: 'hydrated', events: [makeEvent('old')], records: [], now: 0, graceMs: 10 } as const
+    const cached = { type: 'hydrated', snapshot: snapshotOf([makeEvent('old')]), records: [], now: 0, graceMs: 10 } as const
     expect(view(run(cached))).toEqual(['old'])
     expect(view(run(requested(1), snapshot(1), cached))).toEqual(['a', 'b'])
   })
 
   it('keeps mutations made during hydration after the restored ones', () => {
-    const state = run(queued(deleteRecord('local', 'a')), { type: 'hydrated', events: undefined, records: [deleteRecord('restored', 'b')], now: 0, graceMs: 10 })
+    const state = run(queued(deleteRecord('local', 'a')), { type: 'hydrated', snapshot: undefined, records: [deleteRecord('restored', 'b')], now: 0, graceMs: 10 })
     expect(state.records.map((r) => r.id)).toEqual(['restored', 'local'])
   })
 
   it('treats a create that was on the wire at reload as ambiguous', () => {
     const inFlight: MutationRecord = { ...createRecord('m1', 'c', 7), state: 'sending', attempts: 1 }
-    const state = run({ type: 'hydrated', events: [a], records: [inFlight], now: 100, graceMs: 50 })
+    const state = run({ type: 'hydrated', snapshot: snapshotOf([a]), records: [inFlight], now: 100, graceMs: 50 })
     expect(state.records[0]).toMatchObject({ state: 'waiting', ambiguous: { sinceSeq: 0, notBefore: 150 }, queuedSeq: 0 })
     expect(nextToSend(state.records, 1000)).toBeUndefined()
   })
