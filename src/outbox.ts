@@ -168,14 +168,27 @@ export class OutboxSender {
     if (this.#timer !== undefined) this.#options.timers.clearTimeout(this.#timer)
   }
 
+  /**
+   * The outbox was emptied (clear(), at logout): a send waiting to go out stays unsent, and one
+   * on the wire is aborted. Its caller was told 'aborted' already.
+   */
+  abandon(): void {
+    this.#abort.abort()
+    this.#abort = new AbortController()
+  }
+
+  #holds(record: MutationRecord): boolean {
+    return this.#options.records().some((r) => r.id === record.id)
+  }
+
   async #send(record: MutationRecord): Promise<void> {
     const { dispatch, client, transferables } = this.#options
     this.#sending = true
     try {
       dispatch({ type: 'mutationSent', id: record.id })
-      await this.#options.persisted()
-      if (this.#disposed) return
       const signal = this.#abort.signal
+      await this.#options.persisted()
+      if (this.#disposed || signal.aborted || !this.#holds(record)) return
       try {
         if (record.kind === 'create') {
           const event = await client.create(record.seed!, { signal, ...(transferables !== undefined ? { transferables } : {}) })
@@ -187,7 +200,7 @@ export class OutboxSender {
       } catch (caught) {
         // A dispose aborts the request: the record stays persisted as sending, and the next
         // store resolves it as ambiguous.
-        if (this.#disposed) return
+        if (this.#disposed || !this.#holds(record)) return
         const error = caught instanceof WorkstreamSyncError ? caught : new WorkstreamSyncError('network', String(caught), { cause: caught })
         const sent = this.#options.records().find((r) => r.id === record.id) ?? record
         const { now, retry, graceMs, random } = this.#options

@@ -218,6 +218,7 @@ class Store implements WorkstreamStore {
     // A cache still loading was read before the clear: what it holds must not come back.
     if (!this.#hydrated) this.#clearedWhileLoading = true
     this.#dispatch({ type: 'cleared' })
+    this.#sender.abandon()
     this.#snapshots.reset()
     return this.#persistence.clear()
   }

@@ -154,4 +154,46 @@ describe('persistence', () => {
     expect(store.events).toEqual([])
     expect(await storage.open(storeNamespace(server.url)).entries()).toEqual([])
   })
+
+  it('sends nothing that clear() rejected, even a create that was about to go out', async () => {
+    const server = await startServer({ events: initial })
+    const posts: string[] = []
+    const recording: typeof fetch = (input, init) => {
+      if (init?.method === 'POST') posts.push(String(input))
+      return fetch(input, init)
+    }
+    const store = makeStore(server, { fetch: recording })
+    await store.ready
+    // Online: create() starts the send at once; it goes out when the outbox is durable.
+    const { confirmed } = store.create(makeSeed('written just before logout'))
+    await store.clear()
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    // A snapshot's round trip: a send left running would have gone out before it ends.
+    await store.refresh()
+    expect(posts).toEqual([])
+    expect(server.requests.count('create')).toBe(0)
+    expect(store.events.map((e) => e.id).sort()).toEqual(initial.map((e) => e.id).sort())
+  })
+
+  it('aborts a create that is on the wire when clear() is called', async () => {
+    const server = await startServer({ events: initial })
+    server.faults.add('create', { type: 'latency', ms: 2000 })
+    let markPosted!: (signal: AbortSignal | undefined) => void
+    const posted = new Promise<AbortSignal | undefined>((resolve) => (markPosted = resolve))
+    const recording: typeof fetch = (input, init) => {
+      if (init?.method === 'POST') markPosted(init.signal ?? undefined)
+      return fetch(input, init)
+    }
+    const store = makeStore(server, { fetch: recording, timeoutMs: 10_000 })
+    await store.ready
+    const { confirmed } = store.create(makeSeed('on the wire at logout'))
+    const signal = await posted
+    expect(signal?.aborted).toBe(false)
+    await store.clear()
+    expect(signal?.aborted).toBe(true)
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    await store.flush()
+    expect(store.outbox).toEqual([])
+    expect(store.status.pending).toBe(0)
+  })
 })
