@@ -20,7 +20,15 @@ export interface SyncState {
 export type SyncAction =
   | { type: 'hydrated'; snapshot: ServerSnapshot | undefined; records: readonly MutationRecord[]; now: number; graceMs: number; lastSyncedAt?: number }
   | { type: 'snapshotRequested'; seq: number }
-  | { type: 'snapshotReceived'; seq: number; requestedAt: number; receivedAt: number; snapshot: ServerSnapshot }
+  | {
+      type: 'snapshotReceived'
+      seq: number
+      requestedAt: number
+      receivedAt: number
+      snapshot: ServerSnapshot
+      /** Ids of items the server sent that failed validation and have no good version, so are not in `snapshot`: present, not absent. */
+      withheld?: readonly string[]
+    }
   | { type: 'mutationQueued'; record: MutationRecord; /** Default true. A follower tab leaves cancelling to the leader, which knows what was sent. */ cancelUnsent?: boolean }
   | { type: 'leaderState'; server: ServerSnapshot; records: readonly MutationRecord[]; lastSyncedAt: number | undefined }
   | { type: 'promoted'; records: readonly MutationRecord[]; now: number; graceMs: number }
@@ -118,6 +126,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   // A response that lost the race against a later-started request that was already applied.
   if (action.seq <= state.appliedSeq) return state
   const { snapshot, seq } = action
+  const withheld = new Set(action.withheld)
   const settled: Settlement[] = []
   const claimed = new Set<string>()
   const blocked = new Set<string>()
@@ -132,14 +141,16 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
     // Finding the event proves the create landed, in any snapshot requested after it was queued;
     // only saying "not there" needs one requested after the failure and its grace period.
     if (record.kind === 'create' && record.ambiguous && seq > record.queuedSeq) {
-      const found = snapshot.byId.get(record.eventId) ?? findByFingerprint(record, snapshot, claimed)
+      // An unreadable item of its id proves the create landed too; the caller gets the event as it was sent.
+      const found = snapshot.byId.get(record.eventId) ?? (withheld.has(record.eventId) ? record.optimistic : undefined) ?? findByFingerprint(record, snapshot, claimed)
       if (found) {
         claimed.add(found.id)
         if (found.id !== record.eventId) remaps.set(record.eventId, found.id)
         settled.push(resolved(record, found))
         continue
       }
-      if (seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
+      // "Not there" (rule 7): never said by a snapshot with items it could not read, any of which may be this event.
+      if (withheld.size === 0 && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
         const cancelled = state.records.some((r) => r.kind === 'delete' && r.eventId === record.eventId && r.state !== 'confirmed')
         if (cancelled) {
           settled.push(rejected(record, ABORTED_BY_DELETE))
@@ -150,7 +161,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
         continue
       }
     }
-    if (record.kind === 'delete' && !blocked.has(record.eventId) && seq > record.queuedSeq && !snapshot.byId.has(record.eventId)) {
+    if (record.kind === 'delete' && !blocked.has(record.eventId) && seq > record.queuedSeq && !snapshot.byId.has(record.eventId) && !withheld.has(record.eventId)) {
       // The event is gone from a snapshot requested after the delete was queued: done, whatever
       // the server answered (Pieces OS may answer 500 for an id it does not know).
       settled.push(resolved(record))

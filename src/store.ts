@@ -323,7 +323,8 @@ class Store implements WorkstreamStore {
       for (const error of result.quarantined) this.#report(error)
       this.#rawText = result.rawText
       this.#lastError = undefined
-      this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot })
+      const withheld = result.quarantined.flatMap((e) => (e.eventId !== undefined && !result.snapshot.byId.has(e.eventId) ? [e.eventId] : []))
+      this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot, withheld })
       this.#o.logger.debug(`snapshot #${seq} applied (${result.path}, ${result.snapshot.events.length} events)`)
     } catch (error) {
       if (this.#disposed) throw disposedError('A snapshot')

@@ -282,6 +282,30 @@ describe('hostile server: answers to mutations', () => {
     expect(store.errors.some((e) => e.kind === 'validation' && e.eventId === event.id)).toBe(true)
   })
 
+  it.each([true, false])(
+    'never reads an event it cannot validate as absent: a create whose answer was lost is sent once (server honours client ids: %s)',
+    async (honour) => {
+      const server = await startServer({ events: initial, honourInternalIdentifier: honour })
+      const corrupt = corruptingFetch('unreadable once created')
+      const store = makeStore(server, { fetch: corrupt.fetch })
+      await store.refresh()
+      server.faults.add('create', { type: 'drop-after-commit' })
+      const { event, confirmed } = store.create(makeSeed('unreadable once created'))
+      if (honour) {
+        // The unreadable item has the create's own id: it landed.
+        expect((await confirmed).id).toBe(event.id)
+      } else {
+        // The server gave it an id of its own: the unreadable item may be it, so the create waits.
+        const from = corrupt.snapshots()
+        await corrupt.snapshotsReach(from + 3)
+        expect(store.outbox).toMatchObject([{ kind: 'create', ambiguous: true }])
+      }
+      expect(server.requests.count('create')).toBe(1)
+      expect(server.events().filter((e) => e.readable === 'unreadable once created')).toHaveLength(1)
+      expect(store.errors.some((e) => e.kind === 'validation' && /quarantined/.test(e.message))).toBe(true)
+    },
+  )
+
   it('retries a delete answered 200 with an HTML page instead of counting it as done (bug: the delete was lost)', async () => {
     const server = await startServer({ events: initial })
     const store = makeStore(server)
@@ -304,3 +328,23 @@ describe('hostile server: answers to mutations', () => {
     expect(store.errors.some((e) => e.kind === 'validation' && /will be retried/.test(e.message))).toBe(true)
   })
 })
+
+/** A fetch whose snapshots carry every event titled `readable` with a `created` that is not a date. */
+function corruptingFetch(readable: string) {
+  let snapshots = 0
+  const waiting: Array<{ count: number; resolve: () => void }> = []
+  const fetchCorrupted: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init)
+    if ((init?.method ?? 'GET') !== 'GET') return response
+    const body = (await response.json()) as { iterable: Array<Record<string, unknown>> }
+    for (const item of body.iterable) if (item.readable === readable) item.created = 42
+    snapshots++
+    for (const w of waiting.filter((w) => snapshots >= w.count)) w.resolve()
+    return new Response(json(body), { headers: { 'content-type': 'application/json' } })
+  }
+  return {
+    fetch: fetchCorrupted,
+    snapshots: () => snapshots,
+    snapshotsReach: (count: number) => new Promise<void>((resolve) => (snapshots >= count ? resolve() : waiting.push({ count, resolve }))),
+  }
+}
