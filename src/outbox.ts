@@ -112,6 +112,8 @@ export class OutboxSender {
   #disposed = false
   #reconciling = false
   #reconcileFailures = 0
+  /** No snapshot is asked for ambiguous mutations before this time: the backoff after one that did not resolve them. */
+  #reconcileAfter = 0
 
   constructor(options: OutboxSenderOptions) {
     this.#options = options
@@ -126,39 +128,37 @@ export class OutboxSender {
     if (!canSend()) return
     const current = records()
     const time = now()
-    if (needsSnapshot(current, time)) this.#reconcile()
+    const reconcile = needsSnapshot(current, time)
+    if (reconcile) this.#reconcile(time)
     const next = nextToSend(current, time)
     if (next) {
       void this.#send(next)
       return
     }
-    const wake = nextWakeUp(current, time)
-    if (wake !== undefined) this.#timer = timers.setTimeout(() => this.kick(), wake - time)
+    let wake = nextWakeUp(current, time)
+    if (reconcile && !this.#reconciling && (wake === undefined || this.#reconcileAfter < wake)) wake = this.#reconcileAfter
+    if (wake !== undefined) this.#timer = timers.setTimeout(() => this.kick(), Math.max(0, wake - time))
   }
 
   /**
-   * Asks for the snapshot that resolves ambiguous creates. A failed one is tried again with
-   * backoff, so that an ambiguous create does not wait for the next poll (there may be none).
+   * Asks for the snapshot that resolves ambiguous creates, so that one does not wait for the next
+   * poll (there may be none). When it fails, or leaves a mutation unresolved (a snapshot that
+   * started too early, or one with items it could not read), the next one waits out a backoff.
    */
-  #reconcile(): void {
-    if (this.#reconciling) return
+  #reconcile(time: number): void {
+    if (this.#reconciling || time < this.#reconcileAfter) return
     this.#reconciling = true
+    const done = (resolvedAll: boolean): void => {
+      this.#reconciling = false
+      if (this.#disposed) return
+      const { now, retry, random, records } = this.#options
+      this.#reconcileFailures = resolvedAll && !needsSnapshot(records(), now()) ? 0 : this.#reconcileFailures + 1
+      this.#reconcileAfter = this.#reconcileFailures === 0 ? 0 : now() + backoffDelay(this.#reconcileFailures, retry, random)
+      this.kick()
+    }
     this.#options.requestSnapshot().then(
-      () => {
-        this.#reconciling = false
-        this.#reconcileFailures = 0
-        this.kick()
-      },
-      () => {
-        this.#reconciling = false
-        if (this.#disposed) return
-        const { timers, retry, random } = this.#options
-        this.#reconcileFailures++
-        this.#timer ??= timers.setTimeout(() => {
-          this.#timer = undefined
-          this.kick()
-        }, backoffDelay(this.#reconcileFailures, retry, random))
-      },
+      () => done(true),
+      () => done(false),
     )
   }
 

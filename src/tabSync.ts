@@ -149,11 +149,19 @@ export class TabSync {
     this.#tabs.post({ type: 'state', from: this.#host.id, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled })
   }
 
+  /**
+   * A follower's mutation, queued here. Its seqs count the follower's snapshots, not this tab's:
+   * any snapshot this tab requests from now on started after it was queued.
+   */
+  #queueForwarded(record: MutationRecord): void {
+    this.#host.dispatch({ type: 'mutationQueued', record: { ...record, queuedSeq: this.#host.state().requestedSeq } })
+  }
+
   #receive(message: TabMessage): void {
     if (message.from === this.#host.id) return
     if (this.#tabs.isLeader) {
       if (message.type === 'hello') this.#post(this.#host.state(), [], true)
-      else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#host.dispatch({ type: 'mutationQueued', record: message.record })
+      else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#queueForwarded(message.record)
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
       else if (message.type === 'visibility') this.#followerVisibility(message.from, message.visible === true)
       return

@@ -6,27 +6,10 @@ import type { TabCoordinator, TabMessage } from '../src/tabs'
 import { VISIBILITY_REFRESH_MS, VISIBILITY_TTL_MS } from '../src/tabSync'
 import { makeStore, startServer, until } from './support/harness'
 import { memoryTabs } from './support/memoryTabs'
+import { twoTabs } from './support/twoTabs'
 import { makeEvent, makeSeed } from './support/events'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
-
-async function twoTabs(pollIntervalMs = 0) {
-  const server = await startServer({ events: initial })
-  let followerRequests = 0
-  const countingFetch: typeof fetch = (input, init) => {
-    followerRequests++
-    return fetch(input, init)
-  }
-  const hub = memoryTabs()
-  const storage = memoryStorage()
-  const leaderTabs = hub.join()
-  const followerTabs = hub.join()
-  const leader = makeStore(server, { storage, tabs: leaderTabs, pollIntervalMs })
-  await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
-  const follower = makeStore(server, { storage, tabs: followerTabs, pollIntervalMs, fetch: countingFetch })
-  await follower.ready
-  return { server, hub, leader, follower, leaderTabs, followerTabs, storage, followerRequests: () => followerRequests }
-}
 
 describe('several tabs', () => {
   it('has exactly one leader, and only the leader polls', async () => {

@@ -1,0 +1,74 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { WorkstreamClient } from '../src/client'
+import { globalTimers } from '../src/environment'
+import type { MutationRecord } from '../src/mutation'
+import { OutboxSender } from '../src/outbox'
+import { makeEvent, makeSeed } from './support/events'
+
+/** A create whose answer was lost: it waits for a snapshot to say whether it landed. */
+const ambiguousCreate: MutationRecord = {
+  id: 'm1',
+  kind: 'create',
+  eventId: 'c',
+  seed: makeSeed('c'),
+  optimistic: makeEvent('c', 0),
+  state: 'waiting',
+  attempts: 1,
+  queuedAt: 0,
+  queuedSeq: 0,
+  ambiguous: { sinceSeq: 0, notBefore: 0 },
+}
+
+function sender(requestSnapshot: () => Promise<void>) {
+  const client = { baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000 } as unknown as WorkstreamClient
+  return new OutboxSender({
+    client,
+    transferables: undefined,
+    timers: globalTimers,
+    now: () => Date.now(),
+    random: () => 1,
+    retry: { baseDelayMs: 100, maxDelayMs: 1600, maxAttempts: 5 },
+    graceMs: 50,
+    // Every snapshot leaves the create unresolved (one with an item that cannot be read, say).
+    records: () => [ambiguousCreate],
+    dispatch: () => {},
+    canSend: () => true,
+    persisted: async () => {},
+    requestSnapshot,
+  })
+}
+
+describe('OutboxSender: snapshots for ambiguous mutations', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000 })
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('asks again with a growing backoff, not at once, when a snapshot leaves a mutation unresolved', async () => {
+    const asked: number[] = []
+    const outbox = sender(async () => {
+      asked.push(Date.now() - 1_000)
+    })
+    outbox.kick()
+    await vi.advanceTimersByTimeAsync(5_000)
+    outbox.dispose()
+    // Backoffs of 100, 200, 400, 800 and then 1600 ms (random() = 1: the full delay).
+    expect(asked).toEqual([0, 100, 300, 700, 1500, 3100, 4700])
+  })
+
+  it('backs off the same way when the snapshot fails, and stops when disposed', async () => {
+    let asked = 0
+    const outbox = sender(async () => {
+      asked++
+      throw new Error('offline')
+    })
+    outbox.kick()
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(asked).toBe(4)
+    outbox.dispose()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(asked).toBe(4)
+  })
+})
