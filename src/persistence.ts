@@ -254,13 +254,25 @@ export class Persistence {
     this.#fellBack = true
     const failed = this.#area
     this.#area = memoryStorage().open(this.#options.namespace)
-    try {
-      failed.close()
-    } catch {
-      // The failed area is being replaced; an error closing it changes nothing.
-    }
+    // The memory area starts empty: the next save writes all of the cache and the outbox into it.
+    this.#saved = EMPTY_SNAPSHOT
+    this.#savedRecords = new Map()
+    this.#metaSaved = false
+    // What storage holds goes stale from now on, and a later session would send its outbox again
+    // (mutations this one confirms, or drops): wipe it where storage still lets us.
+    const wiping = operation === 'write' ? failed.clear() : Promise.resolve()
+    void wiping
+      .catch(() => {})
+      .then(() => {
+        try {
+          failed.close()
+        } catch {
+          // The failed area is being replaced; an error closing it changes nothing.
+        }
+      })
     const cause = error instanceof WorkstreamSyncError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on. Cause: ${cause}`, { cause: error }))
+    const stored = operation === 'write' ? ' What storage held is cleared where it allows, so that a later session starts from the server.' : ''
+    this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on.${stored} Cause: ${cause}`, { cause: error }))
   }
 }
 

@@ -153,6 +153,36 @@ describe('storage faults while the store runs', () => {
     expect(ctx.server.events().filter((e) => e.readable === 'another one')).toHaveLength(1)
   })
 
+  it('clears what storage held when writes fail, so that the next session does not send the outbox again', async () => {
+    const idb = new IDBFactory()
+    const storage = indexedDbStorage({ name: PREFIX, indexedDB: idb })
+    const ctx = await withQueuedMutations({ storage })
+    await whilePutsMisbehave(
+      () => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+      },
+      async () => {
+        ctx.store.create(makeSeed('written while the quota is full'))
+        await until(ctx.store.errors$, (e) => e.kind === 'storage')
+        // Sent and confirmed while storage still held them as queued.
+        ctx.online.set(true)
+        await ctx.store.flush()
+      },
+    )
+    expect(ctx.server.requests.count('create')).toBe(2)
+    expect(ctx.store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/later session starts from the server/)
+    await ctx.store.dispose()
+    // The next page load, with storage working again.
+    const next = makeStore(ctx.server, { storage })
+    await next.ready
+    expect(next.outbox).toEqual([])
+    await next.refresh()
+    await next.flush()
+    expect(ctx.server.requests.count('create')).toBe(2)
+    expect(ctx.server.requests.count('delete')).toBe(1)
+    expect(ids(next.events)).toEqual(ids(ctx.server.events()))
+  })
+
   it('falls back to memory when the connection is closed in the middle of a write transaction', async () => {
     const ctx = await withQueuedMutations({ storage: indexedDbStorage({ name: PREFIX, indexedDB: new IDBFactory() }) })
     let closed = false
