@@ -179,6 +179,21 @@ export class Persistence {
     this.#schedule()
   }
 
+  /**
+   * Deletes the records of settled mutations that this cache never saved: a follower tab wrote
+   * them (putRecord) and the leader settled them without queueing them, as a create and its
+   * delete that cancel each other. Call after save(); the records it saved go by its delta.
+   */
+  forget(mutationIds: readonly string[]): void {
+    let forgotten = false
+    for (const id of mutationIds) {
+      if (this.#savedRecords.has(id)) continue
+      this.#pending.set(RECORD_PREFIX + id, DELETE)
+      forgotten = true
+    }
+    if (forgotten) this.#schedule()
+  }
+
   /** Resolves when every write queued so far has landed (or failed over to memory). */
   flush(): Promise<void> {
     if (this.#pending.size) this.#schedule()

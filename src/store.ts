@@ -351,7 +351,10 @@ class Store implements WorkstreamStore {
     this.#callers.settle(next.settled)
     if (this.#tabs.isLeader) {
       this.#tabSync.broadcast(previous, next)
-      if (this.#hydrated) this.#persistence.save(next.server, next.records, next.lastSyncedAt, this.#rawText)
+      if (this.#hydrated) {
+        this.#persistence.save(next.server, next.records, next.lastSyncedAt, this.#rawText)
+        if (next.settled.length) this.#persistence.forget(next.settled.map((s) => s.mutationId))
+      }
     }
     this.#emitStatus()
     this.#state$.next(next)
