@@ -28,6 +28,11 @@ export type SyncAction =
       snapshot: ServerSnapshot
       /** Ids of items the server sent that failed validation and have no good version, so are not in `snapshot`: present, not absent. */
       withheld?: readonly string[]
+      /**
+       * Default true. A follower tab applies a snapshot it fetched itself without reconciling the
+       * records: they are the leader's, whose snapshot counts are not this tab's.
+       */
+      reconcile?: boolean
     }
   | { type: 'mutationQueued'; record: MutationRecord; /** Default true. A follower tab leaves cancelling to the leader, which knows what was sent. */ cancelUnsent?: boolean }
   | { type: 'leaderState'; server: ServerSnapshot; records: readonly MutationRecord[]; lastSyncedAt: number | undefined }
@@ -66,7 +71,8 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
     case 'mutationQueued':
       return queue(base, action.record, action.cancelUnsent ?? true)
     case 'leaderState':
-      return { ...base, server: action.server, source: 'network', records: action.records, lastSyncedAt: action.lastSyncedAt }
+      // What this tab fetched itself, if a request of its own is still out, is older than this.
+      return { ...base, server: action.server, source: 'network', appliedSeq: base.requestedSeq, records: action.records, lastSyncedAt: action.lastSyncedAt }
     case 'promoted': {
       // This tab takes over from a leader that may have been sending: what it had on the wire
       // is resolved as after a reload, and what only storage knows (other tabs' mutations) joins.
@@ -126,6 +132,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   // A response that lost the race against a later-started request that was already applied.
   if (action.seq <= state.appliedSeq) return state
   const { snapshot, seq } = action
+  if (action.reconcile === false) return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt }
   const withheld = new Set(action.withheld)
   const settled: Settlement[] = []
   const claimed = new Set<string>()

@@ -324,7 +324,7 @@ class Store implements WorkstreamStore {
       this.#rawText = result.rawText
       this.#lastError = undefined
       const withheld = result.quarantined.flatMap((e) => (e.eventId !== undefined && !result.snapshot.byId.has(e.eventId) ? [e.eventId] : []))
-      this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot, withheld })
+      this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot, withheld, reconcile: this.#tabs.isLeader })
       this.#o.logger.debug(`snapshot #${seq} applied (${result.path}, ${result.snapshot.events.length} events)`)
     } catch (error) {
       if (this.#disposed) throw disposedError('A snapshot')

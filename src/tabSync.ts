@@ -1,4 +1,5 @@
 import type { SignalSource, Timers } from './environment'
+import { jsonEqual } from './equal'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord, Settlement } from './mutation'
 import type { SyncAction, SyncState } from './state'
@@ -254,12 +255,16 @@ export class TabSync {
 
   #follow(message: Extract<TabMessage, { type: 'state' }>): void {
     const { server } = message
+    // This tab's settlements hold whatever the state: a refused delta must not lose them.
+    const mine = message.settled.filter((s) => s.origin === this.#host.id)
+    for (const settlement of mine) this.#unacknowledged.delete(settlement.mutationId)
     let snapshot: ServerSnapshot
     if ('full' in server) {
       snapshot = snapshotOf(server.full)
     } else if (server.base !== this.#followedVersion) {
       // A delta on top of a state this tab does not have: ask for everything instead.
       this.hello()
+      this.#host.settle(mine)
       return
     } else if (server.upserted.length === 0 && server.removed.length === 0) {
       snapshot = this.#host.state().server
@@ -272,8 +277,6 @@ export class TabSync {
       snapshot = { events: [...byId.values()], byId, stamp: {}, ...(base.stamp ? { changedFrom: { from: base.stamp, ids } } : {}) }
     }
     this.#followedVersion = message.version
-    const mine = message.settled.filter((s) => s.origin === this.#host.id)
-    for (const settlement of mine) this.#unacknowledged.delete(settlement.mutationId)
     const leaderIds = new Set(message.records.map((r) => r.id))
     const waiting: MutationRecord[] = []
     for (const [id, record] of this.#unacknowledged) {
@@ -282,8 +285,23 @@ export class TabSync {
     }
     // The leader may have started after this mutation was posted: post it again (it ignores duplicates).
     for (const record of waiting) this.#tabs.post({ type: 'mutation', from: this.#host.id, record })
-    this.#host.dispatch({ type: 'leaderState', server: snapshot, records: [...message.records, ...waiting], lastSyncedAt: message.lastSyncedAt })
+    this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...waiting]), lastSyncedAt: message.lastSyncedAt })
     this.#host.settle(mine)
+  }
+
+  /**
+   * The leader's records as this tab's own objects where they did not change: a message carries
+   * copies, and new objects for the same mutations would show every poll as a change of the
+   * optimistic events and of the outbox.
+   */
+  #reuseRecords(records: MutationRecord[]): readonly MutationRecord[] {
+    const current = this.#host.state().records
+    const byId = new Map(current.map((r) => [r.id, r]))
+    const reused = records.map((record) => {
+      const own = byId.get(record.id)
+      return own !== undefined && jsonEqual(own, record) ? own : record
+    })
+    return reused.length === current.length && reused.every((r, i) => r === current[i]) ? current : reused
   }
 
   #remember(mutationId: string): void {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { makeSeed } from './support/events'
-import { makeStore, until } from './support/harness'
+import { gatedFetch, makeStore, until } from './support/harness'
 import { twoTabs } from './support/twoTabs'
+import type { TabCoordinator, TabMessage } from '../src/tabs'
 
 /* Mutations made in a follower tab and carried out by the leader. */
 
@@ -42,3 +43,104 @@ describe('a follower’s mutations, in storage', () => {
     expect(server.requests.count('create') + server.requests.count('delete')).toBe(0)
   })
 })
+
+describe('a follower’s view of the leader’s state', () => {
+  it('shows nothing new in a follower when the leader’s polls change nothing while a mutation is pending', async () => {
+    const { server, leader, follower } = await twoTabs(0, { leaderOptions: { retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxAttempts: 5 } } })
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    server.faults.add('create', { type: 'status', status: 500 }, { times: Infinity })
+    leader.create(makeSeed('pending while the server fails'))
+    await until(follower.outbox$, (outbox) => outbox[0]?.state === 'waiting')
+    const seen = { events: 0, changes: 0, outbox: 0 }
+    const subscriptions = [
+      follower.events$.subscribe(() => seen.events++),
+      follower.changes$.subscribe(() => seen.changes++),
+      follower.outbox$.subscribe(() => seen.outbox++),
+    ]
+    for (let i = 0; i < 5; i++) {
+      await leader.refresh()
+      await until(follower.status$, (status) => status.lastSyncedAt === leader.status.lastSyncedAt)
+    }
+    for (const subscription of subscriptions) subscription.unsubscribe()
+    // The current value each subscription got at once, and nothing after.
+    expect(seen).toEqual({ events: 1, changes: 0, outbox: 1 })
+  })
+
+  it('does not apply a snapshot a follower fetched itself when the leader’s newer state came in meanwhile', async () => {
+    const gate = gatedFetch()
+    const { leader, follower } = await twoTabs(0, { followerFetch: gate.fetch })
+    await follower.refresh()
+    gate.hold()
+    const stale = follower.refresh()
+    await gate.arrived
+    const { event, confirmed } = leader.create(makeSeed('made while the follower’s request was out'))
+    await confirmed
+    await until(follower.outbox$, (outbox) => outbox.length === 0)
+    await until(follower.events$, (events) => events.some((e) => e.id === event.id))
+    const removed: string[] = []
+    follower.changes$.subscribe((changes) => removed.push(...changes.removed.map((e) => e.id)))
+    await gate.release()
+    await stale
+    expect(removed).toEqual([])
+    expect(follower.get(event.id)).toBeDefined()
+  })
+
+  it('settles a follower’s create when the leader’s message with the settlement arrives on top of a state the follower no longer has', async () => {
+    const held = holdable()
+    const { leader, follower, online } = await twoTabs(0, { leaderOnline: false, wrapFollowerTabs: held.wrap })
+    const { event, confirmed } = follower.create(makeSeed('from the follower'))
+    // The follower holds the leader's state with its create before anything is held.
+    await held.received((message) => message.type === 'state' && message.records.length === 1)
+    held.hold()
+    online.set(true)
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    // The follower asks for the whole state again (a refresh ends so): the held delta no longer applies.
+    await follower.refresh()
+    held.release()
+    expect((await confirmed).id).toBe(event.id)
+    await until(follower.events$, (events) => events.some((e) => e.id === event.id))
+  })
+})
+
+/** Wraps a coordinator so that a test can hold what it receives, then deliver it in order. */
+function holdable() {
+  let holding = false
+  const held: TabMessage[] = []
+  const listeners = new Set<(message: TabMessage) => void>()
+  const waiting: Array<{ matches: (message: TabMessage) => boolean; resolve: () => void }> = []
+  const deliver = (message: TabMessage): void => {
+    listeners.forEach((listener) => listener(message))
+    for (const w of [...waiting]) {
+      if (!w.matches(message)) continue
+      waiting.splice(waiting.indexOf(w), 1)
+      w.resolve()
+    }
+  }
+  return {
+    wrap(inner: TabCoordinator): TabCoordinator {
+      inner.onMessage((message) => (holding ? held.push(message) : deliver(message)))
+      return {
+        get isLeader() {
+          return inner.isLeader
+        },
+        onLeadership: (listener) => inner.onLeadership(listener),
+        post: (message) => inner.post(message),
+        onMessage(listener) {
+          listeners.add(listener)
+          return () => listeners.delete(listener)
+        },
+        close: () => inner.close(),
+      }
+    },
+    /** Resolves once a message that `matches` has been delivered to the store. */
+    received: (matches: (message: TabMessage) => boolean) => new Promise<void>((resolve) => waiting.push({ matches, resolve })),
+    hold() {
+      holding = true
+    },
+    release() {
+      holding = false
+      for (const message of held.splice(0)) deliver(message)
+    },
+  }
+}

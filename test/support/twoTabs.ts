@@ -1,27 +1,40 @@
 import { memoryStorage } from '../../src/storage'
+import type { StoreOptions } from '../../src/storeOptions'
+import type { TabCoordinator } from '../../src/tabs'
 import { makeStore, startServer, switchableOnline, until } from './harness'
 import { memoryTabs } from './memoryTabs'
 import { makeEvent } from './events'
 
 export const initial = [makeEvent('a', 1), makeEvent('b', 2)]
 
+export interface TwoTabsOptions {
+  /** The leader's online source starts with this; default true. */
+  leaderOnline?: boolean
+  leaderOptions?: StoreOptions
+  /** Wraps the follower's coordinator, to hold or inspect what it receives. */
+  wrapFollowerTabs?: (tabs: TabCoordinator) => TabCoordinator
+  /** The fetch under the follower's own requests. */
+  followerFetch?: typeof fetch
+}
+
 /**
  * A server, and two stores on one storage and one tab hub: the first leads, the second follows.
  * `online` is the leader's (the one that sends).
  */
-export async function twoTabs(pollIntervalMs = 0, { leaderOnline = true } = {}) {
+export async function twoTabs(pollIntervalMs = 0, options: TwoTabsOptions = {}) {
+  const { leaderOnline = true, leaderOptions = {}, wrapFollowerTabs = (tabs) => tabs, followerFetch = fetch } = options
   const online = switchableOnline(leaderOnline)
   const server = await startServer({ events: initial })
   let followerRequests = 0
   const countingFetch: typeof fetch = (input, init) => {
     followerRequests++
-    return fetch(input, init)
+    return followerFetch(input, init)
   }
   const hub = memoryTabs()
   const storage = memoryStorage()
   const leaderTabs = hub.join()
-  const followerTabs = hub.join()
-  const leader = makeStore(server, { storage, tabs: leaderTabs, pollIntervalMs, online })
+  const followerTabs = wrapFollowerTabs(hub.join())
+  const leader = makeStore(server, { storage, tabs: leaderTabs, pollIntervalMs, online, ...leaderOptions })
   await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
   const follower = makeStore(server, { storage, tabs: followerTabs, pollIntervalMs, fetch: countingFetch })
   await follower.ready
