@@ -78,6 +78,9 @@ class Store implements WorkstreamStore {
       settle: (settled) => this.#callers.settle(settled),
       retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
       discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
+      clear: () => {
+        this.#clearHere().catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
+      },
       visible: options.visible,
       timers: options.timers,
     })
@@ -215,12 +218,21 @@ class Store implements WorkstreamStore {
 
   clear(): Promise<void> {
     if (this.#disposed) return handled(Promise.reject(disposedError('clear()')))
+    // The leader holds the outbox and sends it: a logout in any tab must reach it.
+    if (!this.#tabs.isLeader) this.#tabSync.clear()
+    return this.#clearHere()
+  }
+
+  #clearHere(): Promise<void> {
     // A cache still loading was read before the clear: what it holds must not come back.
     if (!this.#hydrated) this.#clearedWhileLoading = true
     this.#dispatch({ type: 'cleared' })
     this.#sender.abandon()
     this.#snapshots.reset()
-    return this.#persistence.clear()
+    return this.#persistence.clear().then(() => {
+      // Mutations queued while storage was being wiped (the next user's) are made durable again.
+      if (this.#tabs.isLeader && this.#hydrated && !this.#disposed) this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
+    })
   }
 
   async dispose(): Promise<void> {

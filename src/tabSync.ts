@@ -14,6 +14,8 @@ export interface TabSyncHost {
   settle(settled: readonly Settlement[]): void
   retry(mutationId: string): void
   discard(mutationId: string): void
+  /** Clears the cache and the outbox, as a follower's clear() asked. */
+  clear(): void
   /** Whether this store's own page is visible. */
   readonly visible: SignalSource
   readonly timers: Timers
@@ -99,6 +101,11 @@ export class TabSync {
     this.#tabs.post({ type: 'command', from: this.#host.id, command, mutationId })
   }
 
+  /** Follower: has the leader clear too, before anything this tab queues after the call reaches it. */
+  clear(): void {
+    this.#tabs.post({ type: 'clear', from: this.#host.id })
+  }
+
   /** Leader: broadcasts what changed between two states. */
   broadcast(previous: SyncState, next: SyncState): void {
     for (const settlement of next.settled) this.#remember(settlement.mutationId)
@@ -164,6 +171,7 @@ export class TabSync {
       if (message.type === 'hello') this.#post(this.#host.state(), [], true)
       else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#queueForwarded(message.record)
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
+      else if (message.type === 'clear') this.#host.clear()
       else if (message.type === 'visibility') this.#followerVisibility(message.from, message.visible === true)
       return
     }

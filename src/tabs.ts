@@ -55,6 +55,13 @@ export type TabMessage =
       /** The dead letter's id. */
       readonly mutationId: string
     }
+  /** Follower → leader: `clear()` was called in the follower (a logout): the leader clears too. */
+  | {
+      /** The message's tag. */
+      readonly type: 'clear'
+      /** The sending store's id. */
+      readonly from: string
+    }
   /** A new tab (or one that missed a delta) asks the leader for the full state. */
   | {
       /** The message's tag. */

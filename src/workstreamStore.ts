@@ -50,7 +50,11 @@ export interface WorkstreamStore {
   retryMutation(mutationId: string): void
   /** Drops a dead letter and rolls back its optimistic change. */
   discardMutation(mutationId: string): void
-  /** Wipes the cache and the outbox (for example on logout). Pending promises reject with kind `aborted`. */
+  /**
+   * Wipes the cache and the outbox (for example on logout), in every tab: a follower has the
+   * leader clear too. Pending promises reject with kind `aborted`; a send on the wire is aborted.
+   * Mutations made after the call are kept.
+   */
   clear(): Promise<void>
   /** Ends every timer, request and subscription. Pending promises reject with kind `aborted`; the outbox stays persisted. */
   dispose(): Promise<void>

@@ -155,6 +155,23 @@ describe('persistence', () => {
     expect(await storage.open(storeNamespace(server.url)).entries()).toEqual([])
   })
 
+  it('keeps durable a create made while clear() is still wiping storage', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const offline = { get: () => false, subscribe: () => () => {} }
+    const store = makeStore(server, { storage, online: offline })
+    await store.ready
+    store.create(makeSeed('queued before the logout'))
+    const clearing = store.clear()
+    const { event } = store.create(makeSeed('the next user’s first event'))
+    await clearing
+    // dispose() waits for the writes queued so far.
+    await store.dispose()
+    const reloaded = makeStore(server, { storage, online: offline })
+    await reloaded.ready
+    expect(reloaded.outbox.map((m) => m.eventId)).toEqual([event.id])
+  })
+
   it('sends nothing that clear() rejected, even a create that was about to go out', async () => {
     const server = await startServer({ events: initial })
     const posts: string[] = []

@@ -44,6 +44,30 @@ describe('a follower’s mutations, in storage', () => {
   })
 })
 
+describe('clear() in a follower', () => {
+  it('clears the leader too: its outbox is not sent, and no tab shows the last user’s events', async () => {
+    const { server, leader, follower, storage, online } = await twoTabs(0, { leaderOnline: false })
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    const fromLeader = leader.create(makeSeed('queued in the leader'))
+    const fromFollower = follower.create(makeSeed('queued in the follower'))
+    const outcomes = Promise.all([fromLeader.confirmed, fromFollower.confirmed].map((p) => p.then(() => 'resolved', (error: { kind: string }) => error.kind)))
+    await until(leader.outbox$, (outbox) => outbox.length === 2)
+    await follower.clear()
+    expect(await outcomes).toEqual(['aborted', 'aborted'])
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    expect(leader.events).toEqual([])
+    online.set(true)
+    await leader.flush()
+    expect(server.requests.count('create')).toBe(0)
+    await leader.dispose()
+    await follower.dispose()
+    const reloaded = makeStore(server, { storage, online })
+    await reloaded.ready
+    expect(reloaded.outbox).toEqual([])
+  })
+})
+
 describe('a follower’s view of the leader’s state', () => {
   it('shows nothing new in a follower when the leader’s polls change nothing while a mutation is pending', async () => {
     const { server, leader, follower } = await twoTabs(0, { leaderOptions: { retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxAttempts: 5 } } })
