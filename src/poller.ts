@@ -1,7 +1,7 @@
 import type { SignalSource, Timers } from './environment'
 
 export interface PollerOptions {
-  /** Milliseconds between the end of one fetch and the start of the next; 0: only on demand. */
+  /** Milliseconds between the end of one fetch and the start of the next; 0: none (a fetch at start, when coming back, and on demand). */
   intervalMs: number
   /** Fetches and applies one snapshot; rejects when that failed. */
   fetch: () => Promise<void>
@@ -47,8 +47,8 @@ export function createPoller(options: PollerOptions): Poller {
 
   function schedule(): void {
     clearTimer()
-    if (!canPoll() || inFlight) return
-    if (failures === 0 && options.intervalMs <= 0) return
+    // 0: no timed polls, and no retries either: a failed refresh() is the caller's to repeat.
+    if (!canPoll() || inFlight || options.intervalMs <= 0) return
     const delay = failures > 0 ? options.backoff(failures) : options.intervalMs
     timer = timers.setTimeout(() => {
       timer = undefined

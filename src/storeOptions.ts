@@ -12,7 +12,11 @@ export interface StoreOptions extends ClientOptions {
   client?: WorkstreamClient
   /** Where the cache and the outbox live. Default: IndexedDB where it exists, else memory. `false`: memory. */
   storage?: SyncStorage | false
-  /** Milliseconds between the end of a poll and the next. Default `5000`; `0`: only `refresh()`. */
+  /**
+   * Milliseconds between the end of a poll and the next. Default `5000`. `0`: no timed polls and
+   * no retries of a failed one: a fetch when polling starts (or the network comes back), then
+   * only on `refresh()`.
+   */
   pollIntervalMs?: number
   /** Passed to the server on snapshots and creates. Default: not sent (the server's default, true). */
   transferables?: boolean

@@ -108,6 +108,17 @@ describe('poller', () => {
     poller.dispose()
   })
 
+  it('does not retry a failed fetch by itself when the interval is 0', async () => {
+    const { poller, fetch } = setup({ intervalMs: 0 })
+    fetch.mockRejectedValue(new Error('down'))
+    await expect(poller.refresh()).rejects.toThrow('down')
+    poller.start()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    expect(vi.getTimerCount()).toBe(0)
+    poller.dispose()
+  })
+
   it('leaves no timer behind after stop()', async () => {
     const { poller, fetch } = setup()
     poller.start()
