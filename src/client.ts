@@ -161,7 +161,7 @@ function normalizeBaseUrl(value: string): string {
     throw new WorkstreamSyncError('invalid-input', `baseUrl ${JSON.stringify(value)} is not an absolute URL. Pass something like 'http://localhost:1000'.`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new WorkstreamSyncError('invalid-input', `baseUrl must be http(s), got ${JSON.stringify(value)}.`)
+    throw new WorkstreamSyncError('invalid-input', `baseUrl must be an http(s) URL, got ${JSON.stringify(value)}. Pass something like 'http://localhost:1000'.`)
   }
   return url.href.replace(/\/+$/, '')
 }

@@ -33,6 +33,8 @@ export interface LoggerOptions {
 
 export interface Logger {
   readonly includeContent: boolean
+  /** Whether lines of `level` are written: to skip building lines nobody reads. */
+  enabled(level: Exclude<LogLevel, 'off'>): boolean
   error(message: string, ...details: unknown[]): void
   warn(message: string, ...details: unknown[]): void
   info(message: string, ...details: unknown[]): void
@@ -49,5 +51,12 @@ export function createLogger(options: LoggerOptions | LogLevel | undefined): Log
   const line = (level: Exclude<LogLevel, 'off'>) => (message: string, ...details: unknown[]): void => {
     if (RANK[level] <= rank) sink()[level](`[workstream-sync] ${message}`, ...details)
   }
-  return { includeContent: resolved.includeContent ?? false, error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') }
+  return {
+    includeContent: resolved.includeContent ?? false,
+    enabled: (level) => RANK[level] <= rank,
+    error: line('error'),
+    warn: line('warn'),
+    info: line('info'),
+    debug: line('debug'),
+  }
 }

@@ -117,3 +117,30 @@ export function samePending(a: PendingMutation, b: PendingMutation): boolean {
     (a.id === b.id && a.eventId === b.eventId && a.state === b.state && a.attempts === b.attempts && a.lastError === b.lastError && a.nextAttemptAt === b.nextAttemptAt && a.ambiguous === b.ambiguous)
   )
 }
+
+/**
+ * Log lines for what happened to mutations between two outboxes: queued, each change of state
+ * (with the attempt and the wait), and how the ones that left ended. Ids only, no content.
+ */
+export function mutationTransitions(previous: readonly MutationRecord[], next: readonly MutationRecord[], settled: readonly Settlement[]): string[] {
+  const before = new Map(previous.map((r) => [r.id, r]))
+  const lines: string[] = []
+  const name = (r: MutationRecord): string => `${r.kind} ${r.id} of event ${JSON.stringify(r.eventId)}`
+  for (const record of next) {
+    const was = before.get(record.id)
+    if (was === undefined) lines.push(`${name(record)}: ${record.state}`)
+    else if (was.state !== record.state || was.ambiguous !== record.ambiguous) lines.push(`${name(record)}: ${was.state} -> ${record.state}${describeState(record)}`)
+  }
+  for (const s of settled) lines.push(`mutation ${s.mutationId} ${s.outcome}${s.outcome === 'rejected' ? ` (${s.error.kind})` : ''}`)
+  return lines
+}
+
+function describeState(r: MutationRecord): string {
+  if (r.state === 'sending') return ` (attempt ${r.attempts})`
+  const details = [
+    r.lastError ? `${r.lastError.kind}${r.lastError.status !== undefined ? ` ${r.lastError.status}` : ''}` : '',
+    r.state === 'waiting' && r.nextAttemptAt !== undefined ? `next attempt at ${new Date(r.nextAttemptAt).toISOString()}` : '',
+    r.ambiguous ? 'waiting for a snapshot to say whether it landed' : '',
+  ].filter(Boolean)
+  return details.length ? ` (${details.join('; ')})` : ''
+}

@@ -57,12 +57,18 @@ export async function sendRequest(fetchImpl: FetchLike, options: RequestOptions)
     }
     if (callerSignal?.aborted) throw abortedError(what, callerSignal)
     if (error instanceof WorkstreamSyncError) throw error
-    const detail = error instanceof Error ? error.message : String(error)
-    throw new WorkstreamSyncError('network', `${what} failed: ${detail}. Check that Pieces OS (or the embedded server) is running at the base URL.`, { cause: error })
+    throw new WorkstreamSyncError('network', `${what} failed: ${networkDetail(error)}. Check that Pieces OS (or the embedded server) is running at ${new URL(options.url).origin}.`, { cause: error })
   } finally {
     clearTimeout(timer)
     callerSignal?.removeEventListener('abort', onCallerAbort)
   }
+}
+
+/** The error's message, with the system's code when the runtime gives one (Node: "fetch failed" has it in its cause). */
+function networkDetail(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
+  return typeof cause?.code === 'string' && !message.includes(cause.code) ? `${message} (${cause.code})` : message
 }
 
 function abortedError(what: string, signal: AbortSignal): WorkstreamSyncError {
@@ -123,8 +129,8 @@ export function assertJsonContentType(response: RawResponse, what: string): void
 export function httpError(response: RawResponse, what: string): WorkstreamSyncError {
   const text = decodeText(response.body.subarray(0, 2000)).trim()
   const hint = response.status >= 500 || response.status === 429 || response.status === 408
-    ? 'The store retries this with backoff.'
-    : 'The request was refused; retrying will not help.'
+    ? 'The server may recover: a later attempt can succeed.'
+    : 'The request was refused; sending it again as it is will not help.'
   return new WorkstreamSyncError('http', `${what} answered ${response.status}${text ? `: ${excerpt(text)}` : ''}. ${hint}`, { status: response.status })
 }
 

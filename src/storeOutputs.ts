@@ -2,7 +2,7 @@ import { BehaviorSubject, Subject } from 'rxjs'
 import { WorkstreamSyncError } from './errors'
 import type { Logger } from './logger'
 import type { WorkstreamEvent } from './models'
-import { samePending, toPendingMutation, type MutationRecord, type PendingMutation } from './mutation'
+import { mutationTransitions, samePending, toPendingMutation, type MutationRecord, type PendingMutation } from './mutation'
 import type { SyncAction, SyncState } from './state'
 import { diffViews, EMPTY_VIEW, isEmptyChange, rebase, type EventChanges, type View } from './view'
 
@@ -42,19 +42,33 @@ export class StoreOutputs {
       }
     }
     if (next.records !== previous.records) this.#showOutbox(next.records)
+    if (this.#logger.enabled('debug') && (next.records !== previous.records || next.settled.length)) {
+      for (const line of mutationTransitions(previous.records, next.records, next.settled)) this.#logger.debug(line)
+    }
   }
 
-  /** Logs the error (without content unless the logger includes it) and emits it on errors$. */
-  report(error: WorkstreamSyncError): void {
-    this.#logger.warn(this.#logger.includeContent ? error.message : withoutContent(error))
+  /**
+   * Logs the error (without content unless the logger includes it) and emits it on errors$.
+   * `error` level is for what needs the app's attention (a dead letter, a refused mutation).
+   */
+  report(error: WorkstreamSyncError, level: 'warn' | 'error' = 'warn'): void {
+    this.#logger[level](this.#logger.includeContent ? error.message : withoutContent(error))
     if (!this.errors.closed) this.errors.next(error)
   }
 
   /** Reports a failed send of `record` in words that say what happens to it next. */
   reportMutationFailure(action: Extract<SyncAction, { type: 'mutationFailed' }>, record: MutationRecord | undefined): void {
-    const what = action.outcome === 'permanent' ? 'was refused and rolled back' : action.outcome === 'dead' ? 'gave up and is now a dead letter (retryMutation or discardMutation)' : 'failed and will be retried'
     const { kind, message, status } = action.error
-    this.report(new WorkstreamSyncError(kind, `A ${record?.kind ?? 'mutation'} ${what}: ${message}`, { ...(status !== undefined ? { status } : {}), mutationId: action.id, ...(record ? { eventId: record.eventId } : {}) }))
+    const outcome =
+      action.outcome === 'permanent'
+        ? 'was refused, and its optimistic change is rolled back'
+        : action.outcome === 'dead'
+          ? `is a dead letter after ${record?.attempts ?? 'every'} attempts: nothing sends it again until retryMutation(${JSON.stringify(action.id)}); discardMutation drops it`
+          : action.ambiguousUntil !== undefined && action.nextAttemptAt !== undefined
+            ? 'may have reached the server: a snapshot says whether it did before it is sent again'
+            : 'failed, and is sent again after a backoff'
+    const error = new WorkstreamSyncError(kind, `A ${record?.kind ?? 'mutation'} ${outcome}. Cause: ${message}`, { ...(status !== undefined ? { status } : {}), mutationId: action.id, ...(record ? { eventId: record.eventId } : {}) })
+    this.report(error, action.outcome === 'retry' ? 'warn' : 'error')
   }
 
   complete(): void {

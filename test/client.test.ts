@@ -65,6 +65,15 @@ describe('client', () => {
     await server.close()
     const error = await failure(createWorkstreamClient({ baseUrl: url }).snapshot())
     expect(error).toMatchObject({ kind: 'network', retryable: true })
+    // The system's reason and where it tried, not only "fetch failed".
+    expect(error.message).toContain('ECONNREFUSED')
+    expect(error.message).toContain(`running at ${url}`)
+  })
+
+  it('says what a base URL should look like when it is not an absolute http(s) URL', () => {
+    for (const baseUrl of ['localhost:1000', 'ftp://localhost:1000', '/workstream']) {
+      expect(() => createWorkstreamClient({ baseUrl })).toThrow(/Pass something like 'http:\/\/localhost:1000'/)
+    }
   })
 
   it('times out a slow response, body included', async () => {

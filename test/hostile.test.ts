@@ -325,7 +325,7 @@ describe('hostile server: answers to mutations', () => {
     server.faults.add('delete', { type: 'malformed' })
     await store.delete('a')
     expect(ids(server.events())).toEqual(['b'])
-    expect(store.errors.some((e) => e.kind === 'validation' && /will be retried/.test(e.message))).toBe(true)
+    expect(store.errors.some((e) => e.kind === 'validation' && /sent again after a backoff/.test(e.message))).toBe(true)
   })
 })
 

@@ -165,9 +165,31 @@ describe('security: logs', () => {
     const sink = capturingSink()
     await runEverything({ level: 'debug', sink })
     expect(sink.lines.filter((l) => l.startsWith('debug')).length).toBeGreaterThan(5)
-    expect(sink.lines.filter((l) => l.startsWith('warn')).length).toBeGreaterThanOrEqual(6)
+    expect(sink.lines.filter((l) => l.startsWith('warn') || l.startsWith('error')).length).toBeGreaterThanOrEqual(6)
     for (const line of sink.lines) for (const secret of SECRETS) expect(line).not.toContain(secret)
     expect(sink.lines.some((l) => /validation error \(at iterable\[0\]\.created\.value, event "s"\)/.test(l))).toBe(true)
+  })
+
+  it('traces each mutation at the debug level, and logs a refused one at the error level', async () => {
+    const sink = capturingSink()
+    const server = await startServer({ events: initial })
+    const store = makeStore(server, { logger: { level: 'debug', sink } })
+    await store.refresh()
+    await store.create({ ...makeSeed('SECRET-READABLE five'), internal_identifier: 'traced' }).confirmed
+    server.faults.add('delete', { type: 'status', status: 422 })
+    await store.delete('a').catch(() => {})
+    const mutationLines = sink.lines.filter((l) => / of event "(traced|a)"|^debug \[workstream-sync\] mutation /.test(l))
+    expect(mutationLines.map((l) => l.replace(/ [0-9a-f-]{36}/g, ' <id>').trim())).toEqual([
+      'debug [workstream-sync] create <id> of event "traced": queued',
+      'debug [workstream-sync] create <id> of event "traced": queued -> sending (attempt 1)',
+      'debug [workstream-sync] create <id> of event "traced": sending -> confirmed',
+      'debug [workstream-sync] mutation <id> resolved',
+      'debug [workstream-sync] delete <id> of event "a": queued',
+      'debug [workstream-sync] delete <id> of event "a": queued -> sending (attempt 1)',
+      'debug [workstream-sync] mutation <id> rejected (http)',
+    ])
+    expect(sink.lines.filter((l) => l.startsWith('error'))).toEqual([expect.stringMatching(/^error \[workstream-sync\] http error \(status 422, event "a", mutation /)])
+    for (const line of sink.lines) for (const secret of SECRETS) expect(line).not.toContain(secret)
   })
 
   it('logs the full messages, content included, when includeContent is set', async () => {

@@ -217,6 +217,10 @@ describe('store: faults', () => {
     const dead = await until(store.outbox$, (o) => o[0]?.state === 'dead')
     expect(store.status.dead).toBe(1)
     expect(store.status.pending).toBe(0)
+    // The report says what happened and what to do, and nothing that contradicts it.
+    const report = store.errors.find((e) => e.mutationId === dead[0]!.id && /dead letter/.test(e.message))
+    expect(report?.message).toMatch(`is a dead letter after 2 attempts: nothing sends it again until retryMutation("${dead[0]!.id}")`)
+    expect(report?.message).not.toMatch(/retries|will be retried|sent again after a backoff/)
     await store.delete('b')
     expect(server.events().map((e) => e.id)).toEqual(['a'])
     store.retryMutation(dead[0]!.id)

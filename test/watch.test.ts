@@ -115,7 +115,7 @@ describe('workstream-sync watch', () => {
 
     expect(await run.exit).toBe(1)
     expect(run.err()).toContain(`workstream-sync watch: cannot read the events at ${url}.`)
-    expect(run.err()).toMatch(/running at the base URL/)
+    expect(run.err()).toContain(`(ECONNREFUSED). Check that Pieces OS (or the embedded server) is running at ${url}.`)
     expect(run.err()).toMatch(/Check --url\.\n$/)
     expect(run.out()).toBe('')
   })
