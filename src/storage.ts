@@ -72,8 +72,9 @@ export interface IndexedDbStorageOptions {
 const OBJECT_STORE = 'entries'
 
 /**
- * IndexedDB storage through idb-keyval: one database per namespace (named
- * `<name>:<baseUrl>|<applicationId>`), one key per entry, written as deltas. The default of a
+ * IndexedDB storage through idb-keyval: one database per namespace, named `<name>:` and then the
+ * JSON of `[baseUrl, applicationId]` (for example
+ * `workstream-sync:["http://localhost:1000",""]`), one key per entry, written as deltas. The default of a
  * store's `storage` option where IndexedDB exists. Opening fails with a `storage` error where
  * IndexedDB is missing or blocked (some private modes); the store then falls back to memory.
  *

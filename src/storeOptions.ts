@@ -8,7 +8,10 @@ import { soloCoordinator, type TabCoordinator } from './tabs'
 
 /** Options of {@link createWorkstreamStore}. The client options apply when `client` is not given. */
 export interface StoreOptions extends ClientOptions {
-  /** A ready client. Default: `createWorkstreamClient(options)`. */
+  /**
+   * A ready client. Default: `createWorkstreamClient(options)`. It has its own base URL, application
+   * id, deadline and fetch: giving any of those options too is an `invalid-input` error.
+   */
   client?: WorkstreamClient
   /** Where the cache and the outbox live. Default: IndexedDB where it exists, else memory. `false`: memory. */
   storage?: SyncStorage | false
@@ -84,6 +87,12 @@ function nonNegative(name: string, value: number | undefined): number | undefine
 export type TabCoordinatorFactory = (namespace: string) => TabCoordinator
 
 export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoordinatorFactory): ResolvedStoreOptions {
+  if (options.client) {
+    const ignored = (['baseUrl', 'applicationId', 'timeoutMs', 'fetch'] as const).filter((key) => options[key] !== undefined)
+    if (ignored.length) {
+      throw new WorkstreamSyncError('invalid-input', `client and ${ignored.join(', ')} were both given; the client already has its own. Pass them to createWorkstreamClient() instead, or drop client.`)
+    }
+  }
   const client = options.client ?? createWorkstreamClient(options)
   const pollIntervalMs = options.pollIntervalMs ?? 5000
   if (!(pollIntervalMs >= 0)) throw new WorkstreamSyncError('invalid-input', `pollIntervalMs must be 0 or more milliseconds, got ${String(options.pollIntervalMs)}.`)

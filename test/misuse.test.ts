@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { createWorkstreamClient } from '../src/client'
 import { WorkstreamSyncError } from '../src/errors'
 import type { SeededWorkstreamEvent } from '../src/models'
 import { memoryStorage } from '../src/storage'
@@ -353,6 +354,8 @@ describe('misuse: options', () => {
     ['a baseUrl that is not a URL', { baseUrl: 'localhost:1000' }],
     ['a baseUrl that is not http', { baseUrl: 'file:///etc/passwd' }],
     ['a timeoutMs of 0', { timeoutMs: 0 }],
+    ['a client with a baseUrl of its own, which it would ignore', { client: createWorkstreamClient(), baseUrl: 'http://127.0.0.1:1000' }],
+    ['a client with a timeoutMs, which it would ignore', { client: createWorkstreamClient(), timeoutMs: 1000 }],
   ])('refuses %s with invalid-input', (_name, options) => {
     expect(thrown(() => createWorkstreamStore({ storage: false, ...options }))).toMatchObject({ kind: 'invalid-input' })
   })

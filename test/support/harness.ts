@@ -24,11 +24,11 @@ export async function startServer(options: WorkstreamServerOptions = {}): Promis
 /** A store with test-friendly defaults (no polling by itself, fast retries), disposed after the test. */
 export function makeStore(server: { url: string }, options: StoreOptions = {}): WorkstreamStore & { errors: WorkstreamSyncError[] } {
   const store = createWorkstreamStore({
-    baseUrl: server.url,
+    // A ready client brings its own base URL and deadline.
+    ...(options.client ? {} : { baseUrl: server.url, timeoutMs: 2000 }),
     pollIntervalMs: 0,
     storage: memoryStorage(),
     retry: { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 },
-    timeoutMs: 2000,
     ambiguityGraceMs: 30,
     ...options,
   })
