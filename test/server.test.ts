@@ -642,6 +642,9 @@ describe('serve command', () => {
     const url = await io.listening
     const body = (await (await fetch(`${url}/workstream_events`)).json()) as WorkstreamEvents
     expect(body.iterable).toHaveLength(3)
+    // Samples are recent, so that a feed shows them as minutes old, not as of a fixed date.
+    const newest = Math.max(...body.iterable.map((e) => Date.parse(e.created.value)))
+    expect(Date.now() - newest).toBeLessThan(86_400_000)
     io.stop()
     expect(await exit).toBe(0)
     expect(io.out()).toMatch(/Stopped/)

@@ -113,8 +113,9 @@ async function hasData(dataFile: string | undefined): Promise<boolean> {
   return info !== undefined && info.size > 0
 }
 
+/** Sample events of the last hours, so that their times read as recent (the data stays seeded). */
 function sampleEvents(count: number): WorkstreamEvent[] {
-  return count === 0 ? [] : generateSampleEvents({ count })
+  return count === 0 ? [] : generateSampleEvents({ count, now: Date.now() })
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
