@@ -1,4 +1,5 @@
 import { globalTimers, type Timers } from './environment'
+import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord } from './mutation'
@@ -144,7 +145,12 @@ export class Persistence {
       if (ids !== undefined) {
         for (const id of ids) write(id, server.byId.get(id))
       } else {
-        for (const [id, event] of server.byId) if (saved.get(id) !== event) write(id, event)
+        // Without a delta (after a takeover, the snapshot came from the old leader's messages and
+        // the saved one from storage: other objects), equal events need no write.
+        for (const [id, event] of server.byId) {
+          const before = saved.get(id)
+          if (before !== event && !jsonEqual(before, event)) write(id, event)
+        }
         for (const id of saved.keys()) if (!server.byId.has(id)) write(id, undefined)
       }
       this.#saved = server

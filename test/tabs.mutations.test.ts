@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { makeSeed } from './support/events'
-import { gatedFetch, makeStore, until } from './support/harness'
+import { countingStorage, gatedFetch, makeStore, until } from './support/harness'
 import { twoTabs } from './support/twoTabs'
 import type { TabCoordinator, TabMessage } from '../src/tabs'
 
@@ -41,6 +41,21 @@ describe('a follower’s mutations, in storage', () => {
     expect(reloaded.outbox).toEqual([])
     await reloaded.flush()
     expect(server.requests.count('create') + server.requests.count('delete')).toBe(0)
+  })
+})
+
+describe('a takeover', () => {
+  it('writes no cached event again when the new leader takes over an unchanged cache', async () => {
+    const storage = countingStorage()
+    const { leader, follower } = await twoTabs(0, { storage })
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    await leader.dispose()
+    storage.keysWritten.length = 0
+    await until(follower.status$, (status) => status.isLeader)
+    await follower.refresh()
+    await follower.dispose()
+    expect(storage.keysWritten.filter((key) => key.startsWith('e:'))).toEqual([])
   })
 })
 

@@ -1,4 +1,4 @@
-import { memoryStorage } from '../../src/storage'
+import { memoryStorage, type SyncStorage } from '../../src/storage'
 import type { StoreOptions } from '../../src/storeOptions'
 import type { TabCoordinator } from '../../src/tabs'
 import { makeStore, startServer, switchableOnline, until } from './harness'
@@ -15,6 +15,8 @@ export interface TwoTabsOptions {
   wrapFollowerTabs?: (tabs: TabCoordinator) => TabCoordinator
   /** The fetch under the follower's own requests. */
   followerFetch?: typeof fetch
+  /** The storage both share. Default: a new memoryStorage(). */
+  storage?: SyncStorage
 }
 
 /**
@@ -22,7 +24,7 @@ export interface TwoTabsOptions {
  * `online` is the leader's (the one that sends).
  */
 export async function twoTabs(pollIntervalMs = 0, options: TwoTabsOptions = {}) {
-  const { leaderOnline = true, leaderOptions = {}, wrapFollowerTabs = (tabs) => tabs, followerFetch = fetch } = options
+  const { leaderOnline = true, leaderOptions = {}, wrapFollowerTabs = (tabs) => tabs, followerFetch = fetch, storage = memoryStorage() } = options
   const online = switchableOnline(leaderOnline)
   const server = await startServer({ events: initial })
   let followerRequests = 0
@@ -31,7 +33,6 @@ export async function twoTabs(pollIntervalMs = 0, options: TwoTabsOptions = {}) 
     return followerFetch(input, init)
   }
   const hub = memoryTabs()
-  const storage = memoryStorage()
   const leaderTabs = hub.join()
   const followerTabs = wrapFollowerTabs(hub.join())
   const leader = makeStore(server, { storage, tabs: leaderTabs, pollIntervalMs, online, ...leaderOptions })
