@@ -18,6 +18,8 @@ export interface Poller {
   stop(): void
   /** Fetches now, or joins the fetch already in flight. */
   refresh(): Promise<void>
+  /** A fetch that starts now or later, never one already in flight (which started too early to answer). */
+  fresh(): Promise<void>
   readonly started: boolean
   /** Whether polling waits for the network or the page to come back. */
   readonly paused: boolean
@@ -101,6 +103,7 @@ export function createPoller(options: PollerOptions): Poller {
       unsubscribe = undefined
     },
     refresh: run,
+    fresh: () => (inFlight ? inFlight.then(run, run) : run()),
     get started() {
       return started
     },

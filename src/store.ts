@@ -99,7 +99,8 @@ class Store implements WorkstreamStore {
       dispatch: (action) => this.#dispatch(action),
       canSend: () => this.#hydrated && this.#tabs.isLeader && options.online.get(),
       persisted: () => this.#persistence.flush(),
-      requestSnapshot: () => this.#poller.refresh(),
+      // A snapshot in flight may have started before the grace period ended: it could not say "not there".
+      requestSnapshot: () => this.#poller.fresh(),
     })
     this.#status = new BehaviorSubject(this.#computeStatus())
     this.events$ = this.#startingOnSubscribe(this.#out.events)

@@ -119,6 +119,26 @@ describe('poller', () => {
     poller.dispose()
   })
 
+  it('starts another fetch for fresh() when one is in flight, after it, and joins none started earlier', async () => {
+    let finish!: () => void
+    const fetch = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)))
+    const { poller } = setup({ fetch, intervalMs: 0 })
+    const first = poller.refresh()
+    const joined = poller.refresh()
+    const fresh = poller.fresh()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(1)
+    finish()
+    await first
+    await joined
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    finish()
+    await fresh
+    expect(fetch).toHaveBeenCalledTimes(2)
+    poller.dispose()
+  })
+
   it('leaves no timer behind after stop()', async () => {
     const { poller, fetch } = setup()
     poller.start()
