@@ -49,6 +49,8 @@ export interface PersistenceOptions {
   onError: (error: WorkstreamSyncError) => void
   /** For the load deadline. Default: the global timers. */
   timers?: Timers
+  /** Whether this cache is the one that writes the shared storage (the leader tab's): only it wipes it after a failure. Default: yes. */
+  ownsStorage?: () => boolean
 }
 
 /**
@@ -87,13 +89,13 @@ export class Persistence {
       this.#fallBack(error, 'read')
       return NO_CACHE
     }
-    if (stored.length === 0) return NO_CACHE
+    if (stored.length === 0) return this.#nothingSaved()
     const meta = stored.find(([key]) => key === META_KEY)?.[1] as Partial<Meta> | undefined
     if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== this.#options.namespace) {
       const found = meta && typeof meta === 'object' ? `format ${String(meta.format)}` : 'no readable meta record'
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
       await this.#clearArea()
-      return NO_CACHE
+      return this.#nothingSaved()
     }
     const events: WorkstreamEvent[] = []
     const texts: string[] = []
@@ -209,11 +211,20 @@ export class Persistence {
   async clear(): Promise<void> {
     this.#pending.clear()
     await this.#writing
+    this.#nothingSaved()
+    await this.#clearArea()
+  }
+
+  /**
+   * Storage holds nothing of this cache (found empty, discarded, or about to be wiped): the next
+   * save writes everything, meta record included, instead of a delta from what was saved before.
+   */
+  #nothingSaved(): PersistedData {
     this.#saved = EMPTY_SNAPSHOT
-    this.#savedRecords.clear()
+    this.#savedRecords = new Map()
     this.#savedSyncedAt = undefined
     this.#metaSaved = false
-    await this.#clearArea()
+    return NO_CACHE
   }
 
   close(): void {
@@ -276,12 +287,12 @@ export class Persistence {
     const failed = this.#area
     this.#area = memoryStorage().open(this.#options.namespace)
     // The memory area starts empty: the next save writes all of the cache and the outbox into it.
-    this.#saved = EMPTY_SNAPSHOT
-    this.#savedRecords = new Map()
-    this.#metaSaved = false
+    this.#nothingSaved()
     // What storage holds goes stale from now on, and a later session would send its outbox again
-    // (mutations this one confirms, or drops): wipe it where storage still lets us.
-    const wiping = operation === 'write' ? failed.clear() : Promise.resolve()
+    // (mutations this one confirms, or drops): wipe it where storage still lets us. Only the tab
+    // that owns the cache (the leader) does: another tab's failure must not wipe what it saved.
+    const wipe = operation === 'write' && (this.#options.ownsStorage?.() ?? true)
+    const wiping = wipe ? failed.clear() : Promise.resolve()
     void wiping
       .catch(() => {})
       .then(() => {
@@ -292,7 +303,7 @@ export class Persistence {
         }
       })
     const cause = error instanceof WorkstreamSyncError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    const stored = operation === 'write' ? ' What storage held is cleared where it allows, so that a later session starts from the server.' : ''
+    const stored = wipe ? ' What storage held is cleared where it allows, so that a later session starts from the server.' : ''
     this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on.${stored} Cause: ${cause}`, { cause: error }))
   }
 }

@@ -69,7 +69,7 @@ class Store implements WorkstreamStore {
     this.#out = new StoreOutputs(options.logger)
     this.#id = options.generateId()
     this.#tabs = options.tabs(options.namespace)
-    this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e), timers: options.timers })
+    this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e), timers: options.timers, ownsStorage: () => this.#tabs.isLeader })
     this.#snapshots = new SnapshotSource(options.client, options.transferables)
     this.#tabSync = new TabSync(this.#tabs, {
       id: this.#id,

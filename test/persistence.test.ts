@@ -47,6 +47,25 @@ describe('persistence', () => {
     area.close()
   })
 
+  it('writes everything again, meta record included, after a load that found the storage emptied by another tab', async () => {
+    const storage = memoryStorage()
+    const first = new Persistence({ storage, namespace: 'n', onError: () => {} })
+    const snapshot = snapshotOf([makeEvent('a', 1)])
+    first.save(snapshot, [], 1)
+    await first.flush()
+    // A second tab's cache read it; then the storage was wiped under it (the first tab's clear()).
+    const second = new Persistence({ storage, namespace: 'n', onError: () => {} })
+    const loaded = await second.load()
+    await storage.open('n').clear()
+    expect(await second.load()).toMatchObject({ snapshot: undefined })
+    second.save(loaded.snapshot!, [], 1)
+    await second.flush()
+    const errors: string[] = []
+    const reread = await new Persistence({ storage, namespace: 'n', onError: (e) => errors.push(e.message) }).load()
+    expect(errors).toEqual([])
+    expect(reread.snapshot?.events.map((e) => e.id)).toEqual(['a'])
+  })
+
   it('writes what a snapshot says changed from the one it saved, and compares everything otherwise', async () => {
     const written: string[][] = []
     const inner = memoryStorage()

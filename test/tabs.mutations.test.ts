@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { makeSeed } from './support/events'
 import { countingStorage, gatedFetch, makeStore, until } from './support/harness'
 import { twoTabs } from './support/twoTabs'
+import { manualSource } from '../src/environment'
+import { memoryStorage, type SyncStorage } from '../src/storage'
 import type { TabCoordinator, TabMessage } from '../src/tabs'
 
 /* Mutations made in a follower tab and carried out by the leader. */
@@ -41,6 +43,31 @@ describe('a follower’s mutations, in storage', () => {
     expect(reloaded.outbox).toEqual([])
     await reloaded.flush()
     expect(server.requests.count('create') + server.requests.count('delete')).toBe(0)
+  })
+})
+
+describe('several tabs on one storage, one failing', () => {
+  it('does not let a follower whose writes fail wipe the cache and outbox the leader saved', async () => {
+    const storage = memoryStorage()
+    let outboxSaved!: () => void
+    const saved = new Promise<void>((resolve) => (outboxSaved = resolve))
+    const { server, leader, follower } = await twoTabs(0, {
+      leaderOnline: false,
+      storage: watchedStorage(storage, (keys) => keys.some((key) => key.startsWith('m:')) && outboxSaved()),
+      followerStorage: failingWritesTo(storage),
+    })
+    await leader.refresh()
+    const { event } = leader.create(makeSeed('queued in the leader while offline'))
+    await saved
+    follower.create(makeSeed('queued in the follower, whose storage fails'))
+    await until(follower.errors$, (error) => error.kind === 'storage')
+    await until(leader.outbox$, (outbox) => outbox.length === 2)
+    await follower.dispose()
+    await leader.dispose()
+    const reloaded = makeStore(server, { storage, online: manualSource(false) })
+    await reloaded.ready
+    expect(reloaded.outbox.map((m) => m.eventId)).toContain(event.id)
+    expect(reloaded.events.map((e) => e.id)).toEqual(expect.arrayContaining(['a', 'b']))
   })
 })
 
@@ -180,6 +207,40 @@ function holdable() {
     release() {
       holding = false
       for (const message of held.splice(0)) deliver(message)
+    },
+  }
+}
+
+/** `inner`, telling `written` the keys of each write that landed. */
+function watchedStorage(inner: SyncStorage, written: (keys: string[]) => void): SyncStorage {
+  return {
+    kind: 'watched',
+    open(namespace) {
+      const area = inner.open(namespace)
+      return {
+        entries: () => area.entries(),
+        setMany: async (items) => {
+          await area.setMany(items)
+          written(items.map(([key]) => key))
+        },
+        delMany: (keys) => area.delMany(keys),
+        clear: () => area.clear(),
+        close: () => area.close(),
+      }
+    },
+  }
+}
+
+/** The same data as `inner`, through a connection whose writes fail with a full quota. */
+function failingWritesTo(inner: SyncStorage): SyncStorage {
+  const full = async (): Promise<never> => {
+    throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+  }
+  return {
+    kind: 'failing',
+    open(namespace) {
+      const area = inner.open(namespace)
+      return { entries: () => area.entries(), setMany: full, delMany: full, clear: () => area.clear(), close: () => area.close() }
     },
   }
 }
