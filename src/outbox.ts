@@ -130,6 +130,8 @@ export class OutboxSender {
     const time = now()
     const reconcile = needsSnapshot(current, time)
     if (reconcile) this.#reconcile(time)
+    // Nothing waits for a snapshot: a later ambiguous mutation starts without the backoff of earlier ones.
+    else if (!this.#reconciling) this.#resetReconcile()
     const next = nextToSend(current, time)
     if (next) {
       void this.#send(next)
@@ -175,6 +177,12 @@ export class OutboxSender {
   abandon(): void {
     this.#abort.abort()
     this.#abort = new AbortController()
+    this.#resetReconcile()
+  }
+
+  #resetReconcile(): void {
+    this.#reconcileFailures = 0
+    this.#reconcileAfter = 0
   }
 
   #holds(record: MutationRecord): boolean {

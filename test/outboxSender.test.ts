@@ -19,7 +19,7 @@ const ambiguousCreate: MutationRecord = {
   ambiguous: { sinceSeq: 0, notBefore: 0 },
 }
 
-function sender(requestSnapshot: () => Promise<void>) {
+function sender(requestSnapshot: () => Promise<void>, records: () => readonly MutationRecord[] = () => [ambiguousCreate]) {
   const client = { baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000 } as unknown as WorkstreamClient
   return new OutboxSender({
     client,
@@ -29,8 +29,8 @@ function sender(requestSnapshot: () => Promise<void>) {
     random: () => 1,
     retry: { baseDelayMs: 100, maxDelayMs: 1600, maxAttempts: 5 },
     graceMs: 50,
-    // Every snapshot leaves the create unresolved (one with an item that cannot be read, say).
-    records: () => [ambiguousCreate],
+    // By default every snapshot leaves the create unresolved (one with an item that cannot be read, say).
+    records,
     dispatch: () => {},
     canSend: () => true,
     persisted: async () => {},
@@ -70,5 +70,29 @@ describe('OutboxSender: snapshots for ambiguous mutations', () => {
     outbox.dispose()
     await vi.advanceTimersByTimeAsync(10_000)
     expect(asked).toBe(4)
+  })
+
+  it('starts a later ambiguous mutation without the backoff of earlier ones, after clear() or once none is left', async () => {
+    for (const end of ['abandon', 'resolved'] as const) {
+      let records: readonly MutationRecord[] = [ambiguousCreate]
+      const asked: number[] = []
+      const start = Date.now()
+      const outbox = sender(async () => {
+        asked.push(Date.now() - start)
+        throw new Error('offline')
+      }, () => records)
+      outbox.kick()
+      await vi.advanceTimersByTimeAsync(350)
+      expect(asked).toEqual([0, 100, 300])
+      records = []
+      if (end === 'abandon') outbox.abandon()
+      else outbox.kick()
+      // The next user's create, whose answer was lost too: asked for at once.
+      records = [{ ...ambiguousCreate, id: 'm2' }]
+      outbox.kick()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(asked).toEqual([0, 100, 300, 350])
+      outbox.dispose()
+    }
   })
 })
