@@ -329,7 +329,9 @@ class Store implements WorkstreamStore {
     this.#fetching = true
     this.#emitStatus()
     try {
-      const result = await this.#snapshots.fetch((id) => this.#state.server.byId.get(id), this.ready)
+      // The last good version of an event is the server's, else the one shown (a create's own, or
+      // its confirmed answer): an unreadable item keeps it instead of leaving the view (rule 7).
+      const result = await this.#snapshots.fetch((id) => this.#state.server.byId.get(id) ?? this.#out.view.byId.get(id), this.ready)
       // Rule 8: the cache is read before the first network result is applied.
       await this.ready
       if (this.#disposed) return

@@ -292,8 +292,9 @@ describe('hostile server: answers to mutations', () => {
       server.faults.add('create', { type: 'drop-after-commit' })
       const { event, confirmed } = store.create(makeSeed('unreadable once created'))
       if (honour) {
-        // The unreadable item has the create's own id: it landed.
+        // The unreadable item has the create's own id: it landed, and it stays shown as it was sent.
         expect((await confirmed).id).toBe(event.id)
+        expect(store.get(event.id)).toEqual(event)
       } else {
         // The server gave it an id of its own: the unreadable item may be it, so the create waits.
         const from = corrupt.snapshots()
@@ -305,6 +306,22 @@ describe('hostile server: answers to mutations', () => {
       expect(store.errors.some((e) => e.kind === 'validation' && /quarantined/.test(e.message))).toBe(true)
     },
   )
+
+  it('keeps showing a confirmed create when the server then sends its event unreadable', async () => {
+    const server = await startServer({ events: initial })
+    const corrupt = corruptingFetch('unreadable after its create')
+    const store = makeStore(server, { fetch: corrupt.fetch })
+    await store.refresh()
+    const { event, confirmed } = store.create(makeSeed('unreadable after its create'))
+    const real = await confirmed
+    const removed: string[] = []
+    store.changes$.subscribe((changes) => removed.push(...changes.removed.map((e) => e.id)))
+    await store.refresh()
+    await store.refresh()
+    expect(store.errors.some((e) => e.kind === 'validation' && e.eventId === event.id)).toBe(true)
+    expect(removed).toEqual([])
+    expect(store.get(event.id)).toEqual(real)
+  })
 
   it('retries a delete answered 200 with an HTML page instead of counting it as done (bug: the delete was lost)', async () => {
     const server = await startServer({ events: initial })
