@@ -1,7 +1,30 @@
 import { WorkstreamSyncError } from '../../src/errors'
-import type { SyncWorld } from './syncWorld'
-import type { CreateTrack, DeleteTrack } from './tracks'
-import { describeRejection, eventDifferences } from './worldTools'
+import type { WorkstreamEvent } from '../../src/models'
+import type { WorkstreamStore } from '../../src/workstreamStore'
+import type { CreateTrack, DeleteTrack, FindingKind } from './tracks'
+import { describeRejection, eventDifferences, sameEvents } from './worldTools'
+
+/** A store the audit looks at, named for its findings ('' in a world of one store). */
+export interface AuditedStore {
+  readonly name: string
+  readonly store: WorkstreamStore
+}
+
+/** What the audit reads from a world: the server, the record of the app's mutations, its open stores. */
+export interface AuditedWorld {
+  readonly server: { events(): WorkstreamEvent[] }
+  readonly options: { readonly honourInternalIdentifier: boolean }
+  readonly creates: readonly CreateTrack[]
+  readonly deletes: readonly DeleteTrack[]
+  readonly appDeleted: ReadonlySet<string>
+  readonly otherDeleted: readonly string[]
+  readonly violations: readonly string[]
+  readonly findings: Readonly<Record<FindingKind, number>>
+  /** The stores open now: each one's view must equal the server, each one's outbox must be empty. */
+  openStores(): readonly AuditedStore[]
+  /** Whether the store that the promises of `generation` belong to was disposed. */
+  disposed(generation: number): boolean
+}
 
 /** What the audit found once the faults stopped and the store converged. Every count must be 0. */
 export interface Audit {
@@ -21,7 +44,7 @@ export interface Audit {
 }
 
 /** Checks the world against the rules of DESIGN §3. Call it after `converge()`. */
-export function auditWorld(world: SyncWorld): Audit {
+export function auditWorld(world: AuditedWorld): Audit {
   const audit: Audit = { duplicates: 0, lost: 0, resurrected: 0, wrongOutcomes: 0, stuck: 0, finalEvents: 0, violations: [] }
   const found = (kind: Exclude<keyof Audit, 'violations' | 'finalEvents'>, message: string): void => {
     audit[kind]++
@@ -31,17 +54,19 @@ export function auditWorld(world: SyncWorld): Audit {
   audit.violations.push(...world.violations.map((message) => `during the run: ${message}`))
 
   const server = world.server.events()
-  const view = world.store.events
+  const stores = world.openStores()
   audit.finalEvents = server.length
   const onServer = countBy(server.map((e) => e.readable ?? ''))
-  const inView = countBy(view.map((e) => e.readable ?? ''))
+  const shown = stores.map(({ name, store }) => ({ where: name ? ` in ${name}` : '', inView: countBy(store.events.map((e) => e.readable ?? '')) }))
   const serverIds = new Set(server.map((e) => e.id))
 
   for (const track of world.creates) {
     const count = onServer.get(track.marker) ?? 0
-    const shown = inView.get(track.marker) ?? 0
     if (count > 1) found('duplicates', `${track.marker} is on the server ${count} times`)
-    if (shown > 1) found('duplicates', `${track.marker} is in the view ${shown} times`)
+    for (const { where, inView } of shown) {
+      const times = inView.get(track.marker) ?? 0
+      if (times > 1) found('duplicates', `${track.marker} is in the view${where} ${times} times`)
+    }
     if (track.deletedByApp && count > 0) found('lost', `${track.marker} was deleted by the app but is still on the server`)
     else if (track.deletedByOther && count > 0) found('resurrected', `${track.marker} was deleted by the other client and is back on the server`)
     else if (!track.deletedByApp && !track.deletedByOther && count === 0) found('lost', `${track.marker} never reached the server`)
@@ -52,17 +77,32 @@ export function auditWorld(world: SyncWorld): Audit {
   }
   for (const id of world.otherDeleted) {
     if (serverIds.has(id)) found('resurrected', `${id} was deleted by the other client and is back on the server`)
-    if (world.store.get(id)) found('resurrected', `${id} was deleted by the other client and is back in the view`)
+    for (const { name, store } of stores) if (store.get(id)) found('resurrected', `${id} was deleted by the other client and is back in the view${name ? ` in ${name}` : ''}`)
   }
   for (const track of world.deletes) checkDeleteOutcome(world, track, found)
 
-  for (const entry of world.store.outbox) found('stuck', `the outbox still holds a ${entry.kind} of ${entry.eventId} (${entry.state}, ${entry.attempts} attempts${entry.lastError ? `, ${entry.lastError.message}` : ''})`)
-  if (!world.viewMatchesServer()) {
+  for (const { name, store } of stores) for (const problem of storeProblems(name, store, server, false)) found('stuck', problem)
+  return audit
+}
+
+/**
+ * What keeps a converged store from being done: mutations left in its outbox (dead letters
+ * aside when `deadAllowed`), and a view that differs from the server's events.
+ */
+export function storeProblems(name: string, store: WorkstreamStore, server: readonly WorkstreamEvent[], deadAllowed: boolean): string[] {
+  const where = name ? `${name}: ` : ''
+  const problems: string[] = []
+  for (const entry of store.outbox) {
+    if (deadAllowed && entry.state === 'dead') continue
+    problems.push(`${where}the outbox still holds a ${entry.kind} of ${entry.eventId} (${entry.state}, ${entry.attempts} attempts${entry.lastError ? `, ${entry.lastError.message}` : ''})`)
+  }
+  const view = store.events
+  if (!sameEvents(view, server)) {
     const extra = eventDifferences(view, server)
     const missing = eventDifferences(server, view)
-    found('stuck', `the view differs from the server: ${extra.length} events differ or are extra (${extra.slice(0, 3).join(', ')}), ${missing.length} differ or are missing (${missing.slice(0, 3).join(', ')})`)
+    problems.push(`${where}the view differs from the server: ${extra.length} events differ or are extra (${extra.slice(0, 3).join(', ')}), ${missing.length} differ or are missing (${missing.slice(0, 3).join(', ')})`)
   }
-  return audit
+  return problems
 }
 
 type Found = (kind: 'duplicates' | 'lost' | 'resurrected' | 'wrongOutcomes' | 'stuck', message: string) => void
@@ -72,10 +112,10 @@ type Found = (kind: 'duplicates' | 'lost' | 'resurrected' | 'wrongOutcomes' | 's
  * its store was disposed while it waited (the mutation itself goes on in the next store), or
  * because the app deleted the event before the create reached the server.
  */
-function checkCreateOutcome(world: SyncWorld, track: CreateTrack, server: ReturnType<SyncWorld['server']['events']>, found: Found): void {
+function checkCreateOutcome(world: AuditedWorld, track: CreateTrack, server: readonly WorkstreamEvent[], found: Found): void {
   const { outcome } = track
   if (!outcome) {
-    found(track.generation < world.generation ? 'wrongOutcomes' : 'stuck', `the promise of ${track.marker} never settled`)
+    found(world.disposed(track.generation) ? 'wrongOutcomes' : 'stuck', `the promise of ${track.marker} never settled`)
     return
   }
   if ('resolved' in outcome) {
@@ -89,21 +129,21 @@ function checkCreateOutcome(world: SyncWorld, track: CreateTrack, server: Return
   const error = outcome.rejected
   const disposed = error instanceof WorkstreamSyncError && error.kind === 'aborted' && /disposed/.test(error.message)
   const cancelled = error instanceof WorkstreamSyncError && error.kind === 'aborted' && /cancelled by a delete/.test(error.message)
-  if (disposed && track.generation < world.generation) return
+  if (disposed && world.disposed(track.generation)) return
   if (cancelled && track.deletedByApp) return
   found('wrongOutcomes', `${track.marker} rejected with ${describeRejection(error)}`)
 }
 
 /** A delete's promise resolves, or rejects with kind `aborted` because its store was disposed. */
-function checkDeleteOutcome(world: SyncWorld, track: DeleteTrack, found: Found): void {
+function checkDeleteOutcome(world: AuditedWorld, track: DeleteTrack, found: Found): void {
   const { outcome } = track
   if (!outcome) {
-    found(track.generation < world.generation ? 'wrongOutcomes' : 'stuck', `the promise of delete(${track.id}) never settled`)
+    found(world.disposed(track.generation) ? 'wrongOutcomes' : 'stuck', `the promise of delete(${track.id}) never settled`)
     return
   }
   if (outcome === 'resolved') return
   const error = outcome.rejected
-  if (error instanceof WorkstreamSyncError && error.kind === 'aborted' && /disposed/.test(error.message) && track.generation < world.generation) return
+  if (error instanceof WorkstreamSyncError && error.kind === 'aborted' && /disposed/.test(error.message) && world.disposed(track.generation)) return
   found('wrongOutcomes', `delete(${track.id}) rejected with ${describeRejection(error)}`)
 }
 

@@ -1,5 +1,8 @@
 import { seededRandom } from '../../src/server/index'
+import type { Audit } from '../model/audit'
 import { SyncWorld } from '../model/syncWorld'
+import type { TabStats } from '../model/tabsWorld'
+import type { WorldBase } from '../model/worldBase'
 import { FAULT_KINDS, ROUTES, type FaultKind } from '../model/worldFaults'
 
 /*
@@ -39,18 +42,35 @@ export interface SoakSummary {
   wrongOutcomes: number
   stuck: number
   peakOutbox: number
+  /** A soak of several tabs: how many at most, and what happened to them. */
+  tabs?: TabStats & { count: number }
   creates: number
   deletes: number
   durationMs: number
   violations: string[]
 }
 
-type Step = (world: SyncWorld, random: () => number) => void | Promise<void>
+export type Step<W> = (world: W, random: () => number) => void | Promise<void>
+export type Steps<W> = ReadonlyArray<readonly [number, Step<W>]>
 
-const pick = (random: () => number): number => Math.floor(random() * 1000)
+/** A number to choose among candidates with (an event, a tab). */
+export const pick = (random: () => number): number => Math.floor(random() * 1000)
+
+/** A route and a fault on it, drawn. */
+export function drawFault(world: WorldBase, random: () => number): void {
+  world.fault(ROUTES[Math.floor(random() * ROUTES.length)]!, FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)]!)
+}
+
+/** What happens around the app in every soak: the other client's changes and the server's faults. */
+export const WORLD_STEPS: Steps<WorldBase> = [
+  [5, (w) => w.otherCreate()],
+  [4, (w, r) => w.otherDelete(pick(r))],
+  [4, (w, r) => w.otherUpdate(pick(r))],
+  [14, drawFault],
+]
 
 /** Weighted operations: app mutations, faults and pauses (which let the network interleave) most. */
-const STEPS: ReadonlyArray<readonly [number, Step]> = [
+const STEPS: Steps<SyncWorld> = [
   [14, (w, r) => w.create(r() < 0.2)],
   [8, (w, r) => w.deleteOwn(pick(r))],
   [4, (w, r) => w.deleteListed(pick(r))],
@@ -58,41 +78,57 @@ const STEPS: ReadonlyArray<readonly [number, Step]> = [
   [2, (w, r) => w.deleteAgain(pick(r))],
   [8, (w) => w.refresh()],
   [5, (w) => w.flush()],
-  [5, (w) => w.otherCreate()],
-  [4, (w, r) => w.otherDelete(pick(r))],
-  [4, (w, r) => w.otherUpdate(pick(r))],
-  [14, (w, r) => w.fault(ROUTES[Math.floor(r() * ROUTES.length)]!, FAULT_KINDS[Math.floor(r() * FAULT_KINDS.length)]!)],
+  ...WORLD_STEPS,
   [2, (w) => w.setOnline(false)],
   [3, (w) => w.setOnline(true)],
   [3, (w) => w.reload()],
   [15, (w, r) => w.pause(1 + Math.floor(r() * 20))],
 ]
-const TOTAL_WEIGHT = STEPS.reduce((sum, [weight]) => sum + weight, 0)
-
-function drawStep(random: () => number): Step {
-  let ticket = random() * TOTAL_WEIGHT
-  for (const [weight, step] of STEPS) {
+/** One step of `steps`, drawn by weight. */
+function drawStep<W>(steps: Steps<W>, random: () => number): Step<W> {
+  const total = steps.reduce((sum, [weight]) => sum + weight, 0)
+  let ticket = random() * total
+  for (const [weight, step] of steps) {
     if ((ticket -= weight) < 0) return step
   }
-  return STEPS[0]![1]
+  return steps[0]![1]
+}
+
+/** What the soak loop drives: a world of one store or of several tabs. */
+export interface SoakWorld extends WorldBase {
+  checkAlways(): void
+  converge(): Promise<void>
+  /** What to check once converged, between the operations. */
+  checkpoint?(): void
+  audit(): Audit
+  close(): Promise<void>
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
+  const world = await SyncWorld.start({ honourInternalIdentifier: options.honourInternalIdentifier ?? true, unknownDeleteStatus: options.unknownDeleteStatus ?? 500, pollIntervalMs: options.pollIntervalMs ?? 0 })
+  return soakWorld(world, STEPS, options)
+}
+
+/**
+ * Runs drawn steps on `world` until `options.ops` operations, converging (and checking) every
+ * `checkpointEvery`, then converges once more, audits and closes the world.
+ */
+export async function soakWorld<W extends SoakWorld>(world: W, steps: Steps<W>, options: SoakOptions, tabs?: () => TabStats & { count: number }): Promise<SoakSummary> {
   const started = Date.now()
   const random = seededRandom(options.seed)
   const checkpointEvery = options.checkpointEvery ?? 250
-  const world = await SyncWorld.start({ honourInternalIdentifier: options.honourInternalIdentifier ?? true, unknownDeleteStatus: options.unknownDeleteStatus ?? 500, pollIntervalMs: options.pollIntervalMs ?? 0 })
   let checkpoints = 0
   try {
     let nextCheckpoint = checkpointEvery
     // Some draws find nothing to act on (no event to delete yet); the loop is bounded all the same.
     for (let draws = 0; world.stats.operations < options.ops && draws < options.ops * 4; draws++) {
-      await drawStep(random)(world, random)
+      await drawStep(steps, random)(world, random)
       world.checkAlways()
       if (world.stats.operations >= nextCheckpoint) {
         nextCheckpoint += checkpointEvery
         checkpoints++
         await world.converge()
+        world.checkpoint?.()
         options.log?.(`soak: ${world.stats.operations} operations, ${world.server.events().length} events, ${world.violations.length} findings so far`)
       }
     }
@@ -114,6 +150,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       wrongOutcomes: audit.wrongOutcomes,
       stuck: audit.stuck,
       peakOutbox: world.stats.peakOutbox,
+      ...(tabs ? { tabs: tabs() } : {}),
       creates: world.creates.length,
       deletes: world.deletes.length,
       durationMs: Date.now() - started,
@@ -133,11 +170,12 @@ export function formatSummary(summary: SoakSummary): string {
   const faults = FAULT_KINDS.map((kind) => `${kind} ${summary.faults[kind]}`).join(', ')
   const total = FAULT_KINDS.reduce((sum, kind) => sum + summary.faults[kind], 0)
   const lines = [
-    `soak (seed ${summary.seed}): ${summary.operations} operations in ${(summary.durationMs / 1000).toFixed(1)} s`,
+    `${summary.tabs ? `tabs soak (${summary.tabs.count} tabs, ` : 'soak ('}seed ${summary.seed}): ${summary.operations} operations in ${(summary.durationMs / 1000).toFixed(1)} s`,
     `  server and store:       ${summary.settings}`,
     `  app creates / deletes:  ${summary.creates} / ${summary.deletes}`,
     `  faults injected:        ${total} (${faults})`,
     `  reloads:                ${summary.reloads}`,
+    ...(summary.tabs ? [`  tabs:                   ${summary.tabs.opened} opened, leader closed ${summary.tabs.leaderCloses} / crashed ${summary.tabs.leaderCrashes}, followers closed ${summary.tabs.followerCloses}, takeovers ${summary.tabs.takeovers}`] : []),
     `  convergence checks:     ${summary.checkpoints}`,
     `  final event count:      ${summary.finalEvents}`,
     `  peak outbox length:     ${summary.peakOutbox}`,
