@@ -36,7 +36,17 @@ export type SyncAction =
     }
   | { type: 'mutationQueued'; record: MutationRecord; /** Default true. A follower tab leaves cancelling to the leader, which knows what was sent. */ cancelUnsent?: boolean }
   | { type: 'leaderState'; server: ServerSnapshot; records: readonly MutationRecord[]; lastSyncedAt: number | undefined }
-  | { type: 'promoted'; records: readonly MutationRecord[]; now: number; graceMs: number }
+  | {
+      type: 'promoted'
+      /** The outbox as storage holds it: the old leader saved every change before it went out. */
+      records: readonly MutationRecord[]
+      /** This store's id: its own mutations are kept even where storage does not have them yet. */
+      origin: string
+      /** The old leader's storage had failed: its outbox was in its memory, and this tab's copy of it wins. */
+      trustCopies: boolean
+      now: number
+      graceMs: number
+    }
   | { type: 'mutationSent'; id: string }
   | { type: 'mutationConfirmed'; id: string; event?: WorkstreamEvent }
   | { type: 'mutationFailed'; id: string; error: MutationError; outcome: 'permanent' | 'retry' | 'dead'; nextAttemptAt?: number; ambiguousUntil?: number }
@@ -74,10 +84,16 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
       // What this tab fetched itself, if a request of its own is still out, is older than this.
       return { ...base, server: action.server, source: 'network', appliedSeq: base.requestedSeq, records: action.records, lastSyncedAt: action.lastSyncedAt }
     case 'promoted': {
-      // This tab takes over from a leader that may have been sending: what it had on the wire
-      // is resolved as after a reload, and what only storage knows (other tabs' mutations) joins.
-      const known = new Set(base.records.map((r) => r.id))
-      const records = [...base.records, ...action.records.filter((r) => !known.has(r.id))].map((r) => fromEarlierSession(r, action.now, action.graceMs))
+      // This tab takes over from a leader that may have been sending. Its copy of the outbox is
+      // the old leader's last broadcast, which may lag: storage's version of each mutation wins
+      // (a send persisted as sending, a cancel persisted as gone), and a copy storage no longer
+      // has was settled, unless it is this tab's own and its write has not landed yet. What was
+      // on the wire is resolved as after a reload, and what only storage knows joins.
+      const stored = new Map(action.records.map((r) => [r.id, r]))
+      const copies = action.trustCopies ? base.records : base.records.filter((r) => stored.has(r.id) || r.origin === action.origin)
+      const known = new Set(copies.map((r) => r.id))
+      const current = action.trustCopies ? copies : copies.map((r) => stored.get(r.id) ?? r)
+      const records = [...current, ...action.records.filter((r) => !known.has(r.id))].map((r) => fromEarlierSession(r, action.now, action.graceMs))
       return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt) }
     }
     case 'mutationSent':

@@ -48,6 +48,13 @@ class Store implements WorkstreamStore {
   readonly #tabSync: TabSync
   readonly #cleanups: Array<() => void> = []
   #hydrated = false
+  /**
+   * Leadership was granted and storage is being read: until then this tab's copy of the outbox
+   * may be stale, so it neither sends, nor writes, nor cancels anything.
+   */
+  #takingOver = false
+  /** Counts clear() calls, so that a takeover's read of storage from before one is not used. */
+  #clears = 0
   /** clear() was called before the cache finished loading. */
   #clearedWhileLoading = false
   /** Whether start() was asked for: only the leader acts on it. */
@@ -69,7 +76,7 @@ class Store implements WorkstreamStore {
     this.#out = new StoreOutputs(options.logger)
     this.#id = options.generateId()
     this.#tabs = options.tabs(options.namespace)
-    this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#report(e), timers: options.timers, ownsStorage: () => this.#tabs.isLeader })
+    this.#persistence = new Persistence({ storage: options.storage, namespace: options.namespace, onError: (e) => this.#storageFailed(e), timers: options.timers, ownsStorage: () => this.#tabs.isLeader })
     this.#snapshots = new SnapshotSource(options.client, options.transferables)
     this.#tabSync = new TabSync(this.#tabs, {
       id: this.#id,
@@ -78,6 +85,7 @@ class Store implements WorkstreamStore {
       settle: (settled) => this.#callers.settle(settled),
       retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
       discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
+      storageFailed: () => this.#persistence.fellBack,
       clear: () => {
         this.#clearHere().catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
       },
@@ -97,7 +105,7 @@ class Store implements WorkstreamStore {
       ...options,
       records: () => this.#state.records,
       dispatch: (action) => this.#dispatch(action),
-      canSend: () => this.#hydrated && this.#tabs.isLeader && options.online.get(),
+      canSend: () => this.#hydrated && this.#tabs.isLeader && !this.#takingOver && options.online.get(),
       persisted: () => this.#persistence.flush(),
       // A snapshot in flight may have started before the grace period ended: it could not say "not there".
       requestSnapshot: () => this.#poller.fresh(),
@@ -227,6 +235,7 @@ class Store implements WorkstreamStore {
   #clearHere(): Promise<void> {
     // A cache still loading was read before the clear: what it holds must not come back.
     if (!this.#hydrated) this.#clearedWhileLoading = true
+    this.#clears++
     this.#dispatch({ type: 'cleared' })
     this.#sender.abandon()
     this.#snapshots.reset()
@@ -254,8 +263,15 @@ class Store implements WorkstreamStore {
   }
 
   #queue(record: MutationRecord): void {
-    if (this.#tabs.isLeader) {
+    if (this.#tabs.isLeader && !this.#takingOver) {
       this.#dispatch({ type: 'mutationQueued', record })
+      return
+    }
+    if (this.#takingOver) {
+      // Queued as it is, durable at once, and judged (a delete cancelling a create) once the
+      // takeover has read storage.
+      this.#dispatch({ type: 'mutationQueued', record, cancelUnsent: false })
+      this.#persistence.putRecord(record)
       return
     }
     // A follower shows the mutation at once, makes it durable, and hands it to the leader.
@@ -266,6 +282,16 @@ class Store implements WorkstreamStore {
 
   async #onLeadership(isLeader: boolean): Promise<void> {
     if (this.#disposed) return
+    this.#takingOver = isLeader
+    try {
+      await this.#changeLeadership(isLeader)
+    } finally {
+      if (isLeader) this.#takingOver = false
+    }
+    if (isLeader && this.#tabs.isLeader && !this.#disposed) this.#sender.kick()
+  }
+
+  async #changeLeadership(isLeader: boolean): Promise<void> {
     if (!isLeader) {
       this.#poller.stop()
       // What the decoder compares with (and a seed from the cache) belongs to the time this tab
@@ -275,17 +301,20 @@ class Store implements WorkstreamStore {
       return
     }
     await this.ready
-    // The storage may hold mutations the old leader never broadcast; it is also what the
-    // delta writes must now be computed against.
+    // The storage holds the old leader's outbox as it last saved it, and mutations other tabs
+    // wrote; it is also what the delta writes must now be computed against.
+    const clears = this.#clears
     const data = await this.#persistence.load()
     if (this.#disposed || !this.#tabs.isLeader) return
+    // A clear() during the read wiped what it read.
+    const records = clears === this.#clears ? data.records : []
+    this.#takingOver = false
     this.#tabSync.resetLeader()
-    this.#dispatch({ type: 'promoted', records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs })
+    this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed, now: this.#o.now(), graceMs: this.#o.graceMs })
     this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
     this.#o.logger.info('this tab is now the leader')
     if (this.#wantPolling) this.#poller.start()
     this.#emitStatus()
-    this.#sender.kick()
   }
 
   #deadLetter(mutationId: string, method: string): void {
@@ -364,7 +393,7 @@ class Store implements WorkstreamStore {
     this.#out.showState(previous, next)
     if (action.type === 'mutationFailed') this.#out.reportMutationFailure(action, previous.records.find((r) => r.id === action.id))
     this.#callers.settle(next.settled)
-    if (this.#tabs.isLeader) {
+    if (this.#tabs.isLeader && !this.#takingOver) {
       this.#tabSync.broadcast(previous, next)
       if (this.#hydrated) {
         this.#persistence.save(next.server, next.records, next.lastSyncedAt, this.#rawText)
@@ -378,6 +407,12 @@ class Store implements WorkstreamStore {
 
   #report(error: WorkstreamSyncError): void {
     this.#out.report(error)
+  }
+
+  #storageFailed(error: WorkstreamSyncError): void {
+    this.#report(error)
+    // The other tabs must know that this outbox is now in memory only, should they take over.
+    if (this.#persistence.fellBack && this.#tabs.isLeader && !this.#takingOver) this.#tabSync.restate()
   }
 
   #computeStatus(): SyncStatus {

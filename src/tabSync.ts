@@ -16,6 +16,8 @@ export interface TabSyncHost {
   discard(mutationId: string): void
   /** Clears the cache and the outbox, as a follower's clear() asked. */
   clear(): void
+  /** Whether this store's storage failed and its cache lives in memory. */
+  storageFailed(): boolean
   /** Whether this store's own page is visible. */
   readonly visible: SignalSource
   readonly timers: Timers
@@ -50,6 +52,7 @@ export class TabSync {
   #followedVersion = -1
   /** Follower: its mutations the leader has not acknowledged yet. */
   readonly #unacknowledged = new Map<string, MutationRecord>()
+  #leaderStorageFailed = false
   /** Follower: the leader whose state it last applied; a new leader is told this page's visibility. */
   #leaderId: string | undefined
   /** Follower: the timer that repeats "visible" to the leader. */
@@ -114,6 +117,11 @@ export class TabSync {
     this.#post(next, foreign, false)
   }
 
+  /** Leader: broadcasts its state again though it did not change (its storage did). */
+  restate(): void {
+    if (this.#sentServer !== undefined) this.#post(this.#host.state(), [], false)
+  }
+
   /** Leader: forgets what it broadcast, so that the next broadcast after a takeover is complete. */
   resetLeader(): void {
     this.#sentServer = undefined
@@ -154,7 +162,8 @@ export class TabSync {
     }
     this.#sentServer = state.server
     this.#version++
-    this.#tabs.post({ type: 'state', from: this.#host.id, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled })
+    const storageFailed = this.#host.storageFailed() ? { storageFailed: true } : {}
+    this.#tabs.post({ type: 'state', from: this.#host.id, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...storageFailed })
   }
 
   /**
@@ -261,8 +270,14 @@ export class TabSync {
     else this.#host.discard(mutationId)
   }
 
+  /** Follower: whether the leader last said its storage failed, so that its outbox is in its memory only. */
+  get leaderStorageFailed(): boolean {
+    return this.#leaderStorageFailed
+  }
+
   #follow(message: Extract<TabMessage, { type: 'state' }>): void {
     const { server } = message
+    this.#leaderStorageFailed = message.storageFailed === true
     // This tab's settlements hold whatever the state: a refused delta must not lose them.
     const mine = message.settled.filter((s) => s.origin === this.#host.id)
     for (const settlement of mine) this.#unacknowledged.delete(settlement.mutationId)

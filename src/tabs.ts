@@ -34,6 +34,11 @@ export type TabMessage =
       readonly lastSyncedAt: number | undefined
       /** Mutations that ended, so that the tab whose caller awaits one settles its promise. */
       readonly settled: readonly Settlement[]
+      /**
+       * The leader's storage failed and its outbox lives in its memory only: a tab that takes
+       * over keeps its copy rather than what storage holds.
+       */
+      readonly storageFailed?: boolean
     }
   /** Follower → leader: a mutation made in the follower, to be sent by the leader. */
   | {

@@ -71,6 +71,48 @@ describe('several tabs on one storage, one failing', () => {
   })
 })
 
+describe('a takeover from a leader whose storage failed', () => {
+  it('keeps the outbox the old leader held in memory only, and sends it', async () => {
+    const storage = memoryStorage()
+    const broken = { failing: false }
+    const { server, leader, follower, online } = await twoTabs(0, { leaderOnline: false, storage: failingWritesTo(storage, broken), followerStorage: storage })
+    await leader.refresh()
+    broken.failing = true
+    leader.create(makeSeed('made as the leader’s storage fails'))
+    await until(leader.errors$, (error) => error.kind === 'storage')
+    leader.create(makeSeed('made after it failed'))
+    await until(follower.outbox$, (outbox) => outbox.length === 2)
+    await leader.dispose()
+    await until(follower.status$, (status) => status.isLeader)
+    online.set(true)
+    await follower.flush()
+    expect(server.events().map((e) => e.readable).sort()).toEqual(['event a', 'event b', 'made after it failed', 'made as the leader’s storage fails'])
+  })
+})
+
+describe('clear() during a takeover', () => {
+  it('does not bring back the outbox that clear() wiped while the new leader was reading storage', async () => {
+    const storage = heldReads(memoryStorage())
+    let tookOver!: () => void
+    const promoted = new Promise<void>((resolve) => (tookOver = resolve))
+    const sink = { error() {}, warn() {}, debug() {}, info: (line: string) => /now the leader/.test(line) && tookOver() }
+    const { server, leader, follower, online } = await twoTabs(0, { leaderOnline: false, storage: storage.storage, followerOptions: { logger: { level: 'info', sink } } })
+    leader.create(makeSeed('the last user’s create, queued offline'))
+    await until(follower.outbox$, (outbox) => outbox.length === 1)
+    storage.hold()
+    await leader.dispose()
+    await storage.reading
+    // Logout in the tab that is taking over, while its read of storage is out.
+    await follower.clear()
+    storage.release()
+    await promoted
+    expect(follower.outbox).toEqual([])
+    online.set(true)
+    await follower.flush()
+    expect(server.requests.count('create')).toBe(0)
+  })
+})
+
 describe('a takeover', () => {
   it('writes no cached event again when the new leader takes over an unchanged cache', async () => {
     const storage = countingStorage()
@@ -231,16 +273,64 @@ function watchedStorage(inner: SyncStorage, written: (keys: string[]) => void): 
   }
 }
 
-/** The same data as `inner`, through a connection whose writes fail with a full quota. */
-function failingWritesTo(inner: SyncStorage): SyncStorage {
-  const full = async (): Promise<never> => {
-    throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
-  }
+/** The same data as `inner`, through a connection whose writes fail with a full quota (while `state.failing`). */
+function failingWritesTo(inner: SyncStorage, state = { failing: true }): SyncStorage {
   return {
     kind: 'failing',
     open(namespace) {
       const area = inner.open(namespace)
-      return { entries: () => area.entries(), setMany: full, delMany: full, clear: () => area.clear(), close: () => area.close() }
+      const full = async (): Promise<never> => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+      }
+      return {
+        entries: () => area.entries(),
+        setMany: (items) => (state.failing ? full() : area.setMany(items)),
+        delMany: (keys) => (state.failing ? full() : area.delMany(keys)),
+        clear: () => area.clear(),
+        close: () => area.close(),
+      }
+    },
+  }
+}
+
+/** `inner`, whose reads can be held: a held read takes its data at once and answers on release, as a slow IndexedDB read. */
+function heldReads(inner: SyncStorage) {
+  let gate: Promise<void> | undefined
+  let open!: () => void
+  let started!: () => void
+  let reading = new Promise<void>((resolve) => (started = resolve))
+  const storage: SyncStorage = {
+    kind: 'held reads',
+    open(namespace) {
+      const area = inner.open(namespace)
+      return {
+        entries: async () => {
+          const data = await area.entries()
+          if (gate) {
+            started()
+            await gate
+          }
+          return data
+        },
+        setMany: (items) => area.setMany(items),
+        delMany: (keys) => area.delMany(keys),
+        clear: () => area.clear(),
+        close: () => area.close(),
+      }
+    },
+  }
+  return {
+    storage,
+    hold() {
+      gate = new Promise((resolve) => (open = resolve))
+      reading = new Promise<void>((resolve) => (started = resolve))
+    },
+    get reading() {
+      return reading
+    },
+    release() {
+      gate = undefined
+      open()
     },
   }
 }

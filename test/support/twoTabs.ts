@@ -19,6 +19,7 @@ export interface TwoTabsOptions {
   storage?: SyncStorage
   /** The follower's view of it, when it differs (a connection of its own that fails, say). */
   followerStorage?: SyncStorage
+  followerOptions?: StoreOptions
 }
 
 /**
@@ -26,7 +27,7 @@ export interface TwoTabsOptions {
  * `online` is the leader's (the one that sends).
  */
 export async function twoTabs(pollIntervalMs = 0, options: TwoTabsOptions = {}) {
-  const { leaderOnline = true, leaderOptions = {}, wrapFollowerTabs = (tabs) => tabs, followerFetch = fetch, storage = memoryStorage(), followerStorage = storage } = options
+  const { leaderOnline = true, leaderOptions = {}, wrapFollowerTabs = (tabs) => tabs, followerFetch = fetch, storage = memoryStorage(), followerStorage = storage, followerOptions = {} } = options
   const online = switchableOnline(leaderOnline)
   const server = await startServer({ events: initial })
   let followerRequests = 0
@@ -39,7 +40,7 @@ export async function twoTabs(pollIntervalMs = 0, options: TwoTabsOptions = {}) 
   const followerTabs = wrapFollowerTabs(hub.join())
   const leader = makeStore(server, { storage, tabs: leaderTabs, pollIntervalMs, online, ...leaderOptions })
   await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
-  const follower = makeStore(server, { storage: followerStorage, tabs: followerTabs, pollIntervalMs, fetch: countingFetch })
+  const follower = makeStore(server, { storage: followerStorage, tabs: followerTabs, pollIntervalMs, fetch: countingFetch, ...followerOptions })
   await follower.ready
   return { server, hub, leader, follower, leaderTabs, followerTabs, storage, online, followerRequests: () => followerRequests }
 }
