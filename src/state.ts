@@ -26,8 +26,11 @@ export type SyncAction =
       requestedAt: number
       receivedAt: number
       snapshot: ServerSnapshot
-      /** Ids of items the server sent that failed validation and have no good version, so are not in `snapshot`: present, not absent. */
-      withheld?: readonly string[]
+      /**
+       * Items the server sent that failed validation and have no good version, so are not in
+       * `snapshot`: present, not absent. Each id with the seq of the first snapshot that withheld it.
+       */
+      withheld?: ReadonlyMap<string, number>
       /**
        * Default true. A follower tab applies a snapshot it fetched itself without reconciling the
        * records: they are the leader's, whose snapshot counts are not this tab's.
@@ -149,7 +152,12 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   if (action.seq <= state.appliedSeq) return state
   const { snapshot, seq } = action
   if (action.reconcile === false) return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt }
-  const withheld = new Set(action.withheld)
+  const withheld: ReadonlyMap<string, number> = action.withheld ?? new Map()
+  /** Whether an unreadable item may be the event of a create queued at `queuedSeq`: one that appeared in a snapshot requested after. */
+  const mayHide = (queuedSeq: number): boolean => {
+    for (const since of withheld.values()) if (since > queuedSeq) return true
+    return false
+  }
   const settled: Settlement[] = []
   const claimed = new Set<string>()
   const blocked = new Set<string>()
@@ -172,8 +180,8 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
         settled.push(resolved(record, found))
         continue
       }
-      // "Not there" (rule 7): never said by a snapshot with items it could not read, any of which may be this event.
-      if (withheld.size === 0 && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
+      // "Not there" (rule 7): never said while the snapshot has an item it could not read that may be this event.
+      if (!mayHide(record.queuedSeq) && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
         const cancelled = state.records.some((r) => r.kind === 'delete' && r.eventId === record.eventId && r.state !== 'confirmed')
         if (cancelled) {
           settled.push(rejected(record, ABORTED_BY_DELETE))

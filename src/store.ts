@@ -9,7 +9,7 @@ import { hasWork, OutboxSender } from './outbox'
 import { Persistence, type PersistedData } from './persistence'
 import { createPoller, type Poller } from './poller'
 import { backoffDelay } from './retry'
-import { SnapshotSource } from './snapshotSource'
+import { SnapshotSource, type SnapshotResult } from './snapshotSource'
 import { initialState, reduce, type SyncAction, type SyncState } from './state'
 import { deriveStatus, sameStatus, type SyncStatus } from './status'
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './storeOptions'
@@ -55,6 +55,8 @@ class Store implements WorkstreamStore {
   #takingOver = false
   /** Counts clear() calls, so that a takeover's read of storage from before one is not used. */
   #clears = 0
+  /** The items the last snapshot withheld, with the seq of the first snapshot that did. */
+  #withheld: ReadonlyMap<string, number> = new Map()
   /** clear() was called before the cache finished loading. */
   #clearedWhileLoading = false
   /** Whether start() was asked for: only the leader acts on it. */
@@ -367,8 +369,7 @@ class Store implements WorkstreamStore {
       for (const error of result.quarantined) this.#report(error)
       this.#rawText = result.rawText
       this.#lastError = undefined
-      const withheld = result.quarantined.flatMap((e) => (e.eventId !== undefined && !result.snapshot.byId.has(e.eventId) ? [e.eventId] : []))
-      this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot, withheld, reconcile: this.#tabs.isLeader })
+      this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot, withheld: this.#withheldIn(result, seq), reconcile: this.#tabs.isLeader })
       this.#o.logger.debug(`snapshot #${seq} applied (${result.path}, ${result.snapshot.events.length} events)`)
     } catch (error) {
       if (this.#disposed) throw disposedError('A snapshot')
@@ -407,6 +408,17 @@ class Store implements WorkstreamStore {
 
   #report(error: WorkstreamSyncError): void {
     this.#out.report(error)
+  }
+
+  /** The items `result` withheld (unreadable, no good version), each with the seq of the first snapshot that did. */
+  #withheldIn(result: SnapshotResult, seq: number): ReadonlyMap<string, number> {
+    const withheld = new Map<string, number>()
+    for (const error of result.quarantined) {
+      if (error.eventId === undefined || result.snapshot.byId.has(error.eventId)) continue
+      withheld.set(error.eventId, this.#withheld.get(error.eventId) ?? seq)
+    }
+    this.#withheld = withheld
+    return withheld
   }
 
   #storageFailed(error: WorkstreamSyncError): void {

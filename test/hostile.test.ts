@@ -307,6 +307,18 @@ describe('hostile server: answers to mutations', () => {
     },
   )
 
+  it('sends again a create that did not land, though the server holds an older event it cannot read', async () => {
+    const server = await startServer({ events: [...initial, makeEvent('z', 3, { readable: 'unreadable all along' })], honourInternalIdentifier: false })
+    const store = makeStore(server, { fetch: corruptingFetch('unreadable all along').fetch })
+    await store.refresh()
+    server.faults.add('create', { type: 'drop-before-commit' })
+    store.create(makeSeed('did not land the first time'))
+    // 'z' was unreadable before the create was queued, so it cannot be it: a later snapshot may say "not there".
+    await store.flush()
+    expect(server.requests.count('create')).toBe(2)
+    expect(server.events().filter((e) => e.readable === 'did not land the first time')).toHaveLength(1)
+  })
+
   it('keeps showing a confirmed create when the server then sends its event unreadable', async () => {
     const server = await startServer({ events: initial })
     const corrupt = corruptingFetch('unreadable after its create')
