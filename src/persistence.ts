@@ -208,9 +208,14 @@ export class Persistence {
     return this.#writing
   }
 
+  /**
+   * Wipes the area at once, not after the writes in flight: storage runs writes in the order they
+   * were issued (IndexedDB transactions do), so a write already issued lands before the wipe, and
+   * the wipe lands before whatever another tab writes once it hears of the clear. Writes queued
+   * and not yet issued are dropped.
+   */
   async clear(): Promise<void> {
     this.#pending.clear()
-    await this.#writing
     this.#nothingSaved()
     await this.#clearArea()
   }
