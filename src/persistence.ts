@@ -182,9 +182,19 @@ export class Persistence {
    * before the leader has it. A later load() takes it up.
    */
   putRecord(record: MutationRecord): void {
-    this.#pending.set(RECORD_PREFIX + record.id, record)
-    if (!this.#metaSaved) this.#writeMeta(this.#savedSyncedAt)
-    this.#schedule()
+    // Issued at once, not behind this cache's earlier writes: it must land before whatever the
+    // leader writes about this mutation once it hears of it (its delete, if it settles it unsent).
+    const entries: Array<[string, unknown]> = [[RECORD_PREFIX + record.id, record]]
+    if (!this.#metaSaved) {
+      this.#writeMeta(this.#savedSyncedAt)
+      entries.push([META_KEY, this.#pending.get(META_KEY)])
+      this.#pending.delete(META_KEY)
+    }
+    const written = this.#area.setMany(entries).catch((error: unknown) => {
+      this.#fallBack(error, 'write')
+      return this.#area.setMany(entries)
+    })
+    this.#writing = Promise.all([this.#writing, written]).then(() => {})
   }
 
   /**
