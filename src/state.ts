@@ -89,11 +89,14 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
     case 'promoted': {
       // This tab takes over from a leader that may have been sending. Its copy of the outbox is
       // the old leader's last broadcast, which may lag: storage's version of each mutation wins
-      // (a send persisted as sending, a cancel persisted as gone), and a copy storage no longer
-      // has was settled, unless it is this tab's own and its write has not landed yet. What was
-      // on the wire is resolved as after a reload, and what only storage knows joins.
+      // (a send persisted as sending, a cancel persisted as gone). A create that storage no longer
+      // has was settled and must not go out again, unless it is this tab's own and its write has
+      // not landed yet. Confirmed records and deletes stay: the snapshot copy may lag too, and they
+      // keep its view right until this tab's first poll (a delete sent twice is harmless). What
+      // was on the wire is resolved as after a reload, and what only storage knows joins.
       const stored = new Map(action.records.map((r) => [r.id, r]))
-      const copies = action.trustCopies ? base.records : base.records.filter((r) => stored.has(r.id) || r.origin === action.origin)
+      const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
+      const copies = action.trustCopies ? base.records : base.records.filter(keep)
       const known = new Set(copies.map((r) => r.id))
       const current = action.trustCopies ? copies : copies.map((r) => stored.get(r.id) ?? r)
       const records = [...current, ...action.records.filter((r) => !known.has(r.id))].map((r) => fromEarlierSession(r, action.now, action.graceMs))

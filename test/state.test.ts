@@ -252,6 +252,32 @@ describe('rule 5: failure classes', () => {
   })
 })
 
+describe('a takeover', () => {
+  const promoted = (records: MutationRecord[], trustCopies = false): SyncAction => ({ type: 'promoted', records, origin: 'me', trustCopies, now: 0, graceMs: 10 })
+  const withCopies = (...records: MutationRecord[]): SyncState => ({ ...initialState, records })
+
+  it('takes storage’s version of each mutation over its copy of the old leader’s broadcast', () => {
+    const copy = createRecord('m1', 'c')
+    const saved: MutationRecord = { ...copy, state: 'sending', attempts: 1 }
+    const state = reduce(withCopies(copy), promoted([saved]))
+    expect(state.records).toMatchObject([{ id: 'm1', state: 'waiting', ambiguous: { sinceSeq: 0 } }])
+  })
+
+  it('drops a create storage no longer has unless it is its own, and keeps confirmed ones and deletes', () => {
+    const settled = { ...createRecord('gone', 'g'), origin: 'old leader' }
+    const own = { ...createRecord('mine', 'o'), origin: 'me' }
+    const confirmed: MutationRecord = { ...createRecord('done', 'd'), state: 'confirmed', confirmedSeq: 3, origin: 'old leader' }
+    const deletion = { ...deleteRecord('del', 'x'), origin: 'old leader' }
+    const state = reduce(withCopies(settled, own, confirmed, deletion), promoted([]))
+    expect(state.records.map((r) => r.id).sort()).toEqual(['del', 'done', 'mine'])
+  })
+
+  it('keeps every copy when the old leader said its storage had failed', () => {
+    const copy = { ...createRecord('m1', 'c'), origin: 'old leader' }
+    expect(reduce(withCopies(copy), promoted([], true)).records.map((r) => r.id)).toEqual(['m1'])
+  })
+})
+
 describe('rule 8: hydration', () => {
   it('applies the cache only while no network snapshot has landed', () => {
     const cached = { type: 'hydrated', snapshot: snapshotOf([makeEvent('old')]), records: [], now: 0, graceMs: 10 } as const
