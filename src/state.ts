@@ -233,8 +233,12 @@ function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, cla
   return undefined
 }
 
-function queue(state: SyncState, record: MutationRecord, cancelUnsent: boolean): SyncState {
-  if (state.records.some((r) => r.id === record.id)) return state
+function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
+  if (state.records.some((r) => r.id === queued.id)) return state
+  // A delete made (in another tab, say) against the client id of a create the server has since
+  // named otherwise goes to the server's id.
+  const renamed = queued.kind === 'delete' ? state.records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === queued.eventId && r.eventId !== queued.eventId) : undefined
+  const record = renamed ? { ...queued, eventId: renamed.eventId } : queued
   if (record.kind === 'delete' && cancelUnsent) {
     const create = findLast(state.records, (r) => r.eventId === record.eventId && r.state !== 'confirmed')
     if (create && create.kind === 'create' && neverReachedServer(create)) {

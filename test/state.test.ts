@@ -252,6 +252,14 @@ describe('rule 5: failure classes', () => {
   })
 })
 
+describe('a delete of a create the server named otherwise', () => {
+  it('goes to the server’s id when it names the create by its client id', () => {
+    const create: MutationRecord = { ...createRecord('m1', 'c'), state: 'confirmed', eventId: 'server-1', confirmedSeq: 1 }
+    const state = reduce({ ...initialState, records: [create] }, queued(deleteRecord('m2', 'c')))
+    expect(state.records.find((r) => r.id === 'm2')?.eventId).toBe('server-1')
+  })
+})
+
 describe('a takeover', () => {
   const promoted = (records: MutationRecord[], trustCopies = false): SyncAction => ({ type: 'promoted', records, origin: 'me', trustCopies, now: 0, graceMs: 10 })
   const withCopies = (...records: MutationRecord[]): SyncState => ({ ...initialState, records })
