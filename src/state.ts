@@ -99,7 +99,8 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
       const copies = action.trustCopies ? base.records : base.records.filter(keep)
       const known = new Set(copies.map((r) => r.id))
       const current = action.trustCopies ? copies : copies.map((r) => stored.get(r.id) ?? r)
-      const records = [...current, ...action.records.filter((r) => !known.has(r.id))].map((r) => fromEarlierSession(r, action.now, action.graceMs))
+      const merged = [...current, ...action.records.filter((r) => !known.has(r.id))]
+      const records = merged.map((r) => fromEarlierSession(toServerId(r, merged), action.now, action.graceMs))
       return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt) }
     }
     case 'mutationSent':
@@ -235,10 +236,7 @@ function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, cla
 
 function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
   if (state.records.some((r) => r.id === queued.id)) return state
-  // A delete made (in another tab, say) against the client id of a create the server has since
-  // named otherwise goes to the server's id.
-  const renamed = queued.kind === 'delete' ? state.records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === queued.eventId && r.eventId !== queued.eventId) : undefined
-  const record = renamed ? { ...queued, eventId: renamed.eventId } : queued
+  const record = toServerId(queued, state.records)
   if (record.kind === 'delete' && cancelUnsent) {
     const create = findLast(state.records, (r) => r.eventId === record.eventId && r.state !== 'confirmed')
     if (create && create.kind === 'create' && neverReachedServer(create)) {
@@ -250,6 +248,16 @@ function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean):
     }
   }
   return { ...state, records: [...state.records, record] }
+}
+
+/**
+ * A delete made against the client id of a create the server has since named otherwise (in
+ * another tab, or while taking over) goes to the server's id, which the create's record holds.
+ */
+function toServerId(record: MutationRecord, records: readonly MutationRecord[]): MutationRecord {
+  if (record.kind !== 'delete') return record
+  const renamed = records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === record.eventId && r.eventId !== record.eventId)
+  return renamed ? { ...record, eventId: renamed.eventId } : record
 }
 
 /** Queued and never sent, or every failure so far was an answer from the server that it did not commit. */

@@ -258,6 +258,13 @@ describe('a delete of a create the server named otherwise', () => {
     const state = reduce({ ...initialState, records: [create] }, queued(deleteRecord('m2', 'c')))
     expect(state.records.find((r) => r.id === 'm2')?.eventId).toBe('server-1')
   })
+
+  it('goes to the server’s id when it was queued while taking over, and storage says the create was confirmed', () => {
+    const confirmed: MutationRecord = { ...createRecord('m1', 'c'), state: 'confirmed', eventId: 'server-1', confirmedSeq: 1 }
+    const own = { ...deleteRecord('m2', 'c'), origin: 'me' }
+    const state = reduce({ ...initialState, records: [own] }, { type: 'promoted', records: [confirmed], origin: 'me', trustCopies: false, now: 0, graceMs: 10 })
+    expect(state.records.find((r) => r.id === 'm2')?.eventId).toBe('server-1')
+  })
 })
 
 describe('a takeover', () => {
