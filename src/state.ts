@@ -101,7 +101,10 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
       const current = action.trustCopies ? copies : copies.map((r) => stored.get(r.id) ?? r)
       const merged = [...current, ...action.records.filter((r) => !known.has(r.id))]
       const records = merged.map((r) => fromEarlierSession(toServerId(r, merged), action.now, action.graceMs))
-      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt) }
+      // This tab's own mutations that the old leader confirmed: the message saying so may have
+      // come after this tab stopped reading them, so its callers hear it now (again is harmless).
+      const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
+      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
       return update(base, action.id, (r) => ({ ...r, state: 'sending', attempts: r.attempts + 1 }))

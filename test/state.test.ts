@@ -287,6 +287,13 @@ describe('a takeover', () => {
     expect(state.records.map((r) => r.id).sort()).toEqual(['del', 'done', 'mine'])
   })
 
+  it('settles its own mutations that storage says the old leader confirmed', () => {
+    const own: MutationRecord = { ...createRecord('mine', 'c'), origin: 'me', state: 'sending', attempts: 1 }
+    const confirmed: MutationRecord = { ...own, state: 'confirmed', confirmedSeq: 2, confirmed: makeEvent('c', 5) }
+    const state = reduce(withCopies(own), promoted([confirmed]))
+    expect(state.settled).toEqual([{ mutationId: 'mine', origin: 'me', outcome: 'resolved', event: confirmed.confirmed }])
+  })
+
   it('keeps every copy when the old leader said its storage had failed', () => {
     const copy = { ...createRecord('m1', 'c'), origin: 'old leader' }
     expect(reduce(withCopies(copy), promoted([], true)).records.map((r) => r.id)).toEqual(['m1'])
