@@ -98,7 +98,7 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
       const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
       const copies = action.trustCopies ? base.records : base.records.filter(keep)
       const known = new Set(copies.map((r) => r.id))
-      const current = action.trustCopies ? copies : copies.map((r) => stored.get(r.id) ?? r)
+      const current = action.trustCopies ? copies : copies.map((r) => furtherAlong(r, stored.get(r.id)))
       const merged = [...current, ...action.records.filter((r) => !known.has(r.id))]
       const records = merged.map((r) => fromEarlierSession(toServerId(r, merged), action.now, action.graceMs))
       // This tab's own mutations that the old leader confirmed: the message saying so may have
@@ -251,6 +251,17 @@ function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean):
     }
   }
   return { ...state, records: [...state.records, record] }
+}
+
+/**
+ * Of a takeover's copy of a mutation and storage's version, the one further along: storage's,
+ * unless the copy was sent more often or confirmed. Both tabs write a follower's mutation (the
+ * follower when it queues it, the leader as it goes), so storage may hold the older one.
+ */
+function furtherAlong(copy: MutationRecord, stored: MutationRecord | undefined): MutationRecord {
+  if (stored === undefined) return copy
+  const progress = (r: MutationRecord): number => (r.state === 'confirmed' ? Number.POSITIVE_INFINITY : r.attempts)
+  return progress(copy) > progress(stored) ? copy : stored
 }
 
 /**

@@ -278,6 +278,13 @@ describe('a takeover', () => {
     expect(state.records).toMatchObject([{ id: 'm1', state: 'waiting', ambiguous: { sinceSeq: 0 } }])
   })
 
+  it('keeps its copy when it is further along than storage’s version (a follower’s write landing late)', () => {
+    const sending: MutationRecord = { ...createRecord('m1', 'c'), state: 'sending', attempts: 1, origin: 'follower' }
+    const queuedByTheFollower: MutationRecord = { ...sending, state: 'queued', attempts: 0 }
+    const state = reduce(withCopies(sending), promoted([queuedByTheFollower]))
+    expect(state.records).toMatchObject([{ id: 'm1', state: 'waiting', ambiguous: { sinceSeq: 0 } }])
+  })
+
   it('drops a create storage no longer has unless it is its own, and keeps confirmed ones and deletes', () => {
     const settled = { ...createRecord('gone', 'g'), origin: 'old leader' }
     const own = { ...createRecord('mine', 'o'), origin: 'me' }
