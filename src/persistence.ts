@@ -20,6 +20,12 @@ export const LOAD_TIMEOUT_MS = 10_000
 const META_KEY = 'meta'
 const EVENT_PREFIX = 'e:'
 const RECORD_PREFIX = 'm:'
+/**
+ * A follower's own copy of a mutation it queued, written at once so that it survives the tab.
+ * The leader's version ('m:') supersedes it: two tabs writing one key would let the older version
+ * land last, and a reload would send a create again that the leader had sent.
+ */
+const HANDED_PREFIX = 'f:'
 const DELETE = Symbol('delete')
 
 export interface PersistedData {
@@ -100,6 +106,7 @@ export class Persistence {
     const events: WorkstreamEvent[] = []
     const texts: string[] = []
     const records: MutationRecord[] = []
+    const handed: MutationRecord[] = []
     const bad: string[] = []
     for (const [key, value] of stored) {
       if (key.startsWith(EVENT_PREFIX)) {
@@ -110,11 +117,20 @@ export class Persistence {
         } else {
           bad.push(key)
         }
-      } else if (key.startsWith(RECORD_PREFIX)) {
-        if (isRecord(value)) records.push(value)
+      } else if (key.startsWith(RECORD_PREFIX) || key.startsWith(HANDED_PREFIX)) {
+        if (isRecord(value)) (key.startsWith(RECORD_PREFIX) ? records : handed).push(value)
         else bad.push(key)
       }
     }
+    // A follower's copy of a mutation the leader has saved is superseded: deleted, not read.
+    const leaders = new Set(records.map((r) => r.id))
+    const superseded: string[] = []
+    for (const record of handed) {
+      if (leaders.has(record.id)) superseded.push(HANDED_PREFIX + record.id)
+      else records.push(record)
+    }
+    for (const key of superseded) this.#pending.set(key, DELETE)
+    if (superseded.length) this.#schedule()
     if (bad.length) {
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded ${bad.length} unreadable cache entr${bad.length === 1 ? 'y' : 'ies'} (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}). The next snapshot restores events; a lost mutation cannot be restored.`))
       for (const key of bad) this.#pending.set(key, DELETE)
@@ -161,14 +177,18 @@ export class Persistence {
     const current = new Set<string>()
     for (const record of records) {
       current.add(record.id)
-      if (this.#savedRecords.get(record.id) !== record) {
+      const before = this.#savedRecords.get(record.id)
+      if (before !== record) {
         this.#pending.set(RECORD_PREFIX + record.id, record)
+        // Its first version of a follower's mutation supersedes the follower's copy.
+        if (before === undefined) this.#pending.set(HANDED_PREFIX + record.id, DELETE)
         this.#savedRecords.set(record.id, record)
       }
     }
     for (const id of this.#savedRecords.keys()) {
       if (!current.has(id)) {
         this.#pending.set(RECORD_PREFIX + id, DELETE)
+        this.#pending.set(HANDED_PREFIX + id, DELETE)
         this.#savedRecords.delete(id)
       }
     }
@@ -184,7 +204,7 @@ export class Persistence {
   putRecord(record: MutationRecord): void {
     // Issued at once, not behind this cache's earlier writes: it must land before whatever the
     // leader writes about this mutation once it hears of it (its delete, if it settles it unsent).
-    const entries: Array<[string, unknown]> = [[RECORD_PREFIX + record.id, record]]
+    const entries: Array<[string, unknown]> = [[HANDED_PREFIX + record.id, record]]
     if (!this.#metaSaved) {
       this.#writeMeta(this.#savedSyncedAt)
       entries.push([META_KEY, this.#pending.get(META_KEY)])
@@ -207,6 +227,7 @@ export class Persistence {
     for (const id of mutationIds) {
       if (this.#savedRecords.has(id)) continue
       this.#pending.set(RECORD_PREFIX + id, DELETE)
+      this.#pending.set(HANDED_PREFIX + id, DELETE)
       forgotten = true
     }
     if (forgotten) this.#schedule()

@@ -3,6 +3,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { indexedDbStorage, memoryStorage, type SyncStorage } from '../src/storage'
 import { CACHE_FORMAT, Persistence } from '../src/persistence'
 import { snapshotOf } from '../src/view'
+import type { MutationRecord } from '../src/mutation'
 import { makeStore, startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { storeNamespace } from '../src/storeOptions'
@@ -64,6 +65,25 @@ describe('persistence', () => {
     const reread = await new Persistence({ storage, namespace: 'n', onError: (e) => errors.push(e.message) }).load()
     expect(errors).toEqual([])
     expect(reread.snapshot?.events.map((e) => e.id)).toEqual(['a'])
+  })
+
+  it('reads a follower’s copy of a mutation only until the leader has saved its own version', async () => {
+    const storage = memoryStorage()
+    const queued: MutationRecord = { id: 'm1', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0, origin: 'follower' }
+    const sending: MutationRecord = { ...queued, state: 'sending', attempts: 1 }
+    const follower = new Persistence({ storage, namespace: 'n', onError: () => {} })
+    follower.putRecord(queued)
+    await follower.flush()
+    // The leader never saved it (its tab closed first): the follower's copy is the mutation.
+    expect((await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()).records).toEqual([queued])
+    const leader = new Persistence({ storage, namespace: 'n', onError: () => {} })
+    await leader.load()
+    leader.save(snapshotOf([]), [sending], 1)
+    await leader.flush()
+    // The follower's write of the older version lands last, as it can across two connections.
+    follower.putRecord(queued)
+    await follower.flush()
+    expect((await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()).records).toEqual([sending])
   })
 
   it('writes what a snapshot says changed from the one it saved, and compares everything otherwise', async () => {
