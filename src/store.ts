@@ -241,10 +241,8 @@ class Store implements WorkstreamStore {
     this.#dispatch({ type: 'cleared' })
     this.#sender.abandon()
     this.#snapshots.reset()
-    return this.#persistence.clear().then(() => {
-      // Mutations queued while storage was being wiped (the next user's) are made durable again.
-      if (this.#tabs.isLeader && this.#hydrated && !this.#disposed) this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
-    })
+    // Mutations queued from now on (the next user's) are written after the wipe, in full.
+    return this.#persistence.clear()
   }
 
   async dispose(): Promise<void> {
@@ -269,17 +267,12 @@ class Store implements WorkstreamStore {
       this.#dispatch({ type: 'mutationQueued', record })
       return
     }
-    if (this.#takingOver) {
-      // Queued as it is, durable at once, and judged (a delete cancelling a create) once the
-      // takeover has read storage.
-      this.#dispatch({ type: 'mutationQueued', record, cancelUnsent: false })
-      this.#persistence.putRecord(record)
-      return
-    }
-    // A follower shows the mutation at once, makes it durable, and hands it to the leader.
+    // A follower shows the mutation at once, makes it durable, and hands it to the leader. A tab
+    // taking over keeps it the same way, to be judged (a delete cancelling a create) once it has
+    // read storage.
     this.#dispatch({ type: 'mutationQueued', record, cancelUnsent: false })
     this.#persistence.putRecord(record)
-    this.#tabSync.forward(record)
+    if (!this.#tabs.isLeader) this.#tabSync.forward(record)
   }
 
   async #onLeadership(isLeader: boolean): Promise<void> {
