@@ -96,10 +96,9 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
       // was on the wire is resolved as after a reload, and what only storage knows joins.
       const stored = new Map(action.records.map((r) => [r.id, r]))
       const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
-      const copies = action.trustCopies ? base.records : base.records.filter(keep)
+      const copies = action.trustCopies ? base.records : base.records.filter(keep).map((r) => furtherAlong(r, stored.get(r.id)))
       const known = new Set(copies.map((r) => r.id))
-      const current = action.trustCopies ? copies : copies.map((r) => furtherAlong(r, stored.get(r.id)))
-      const merged = [...current, ...action.records.filter((r) => !known.has(r.id))]
+      const merged = [...copies, ...action.records.filter((r) => !known.has(r.id))]
       const records = merged.map((r) => fromEarlierSession(toServerId(r, merged), action.now, action.graceMs))
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
