@@ -50,6 +50,11 @@ async function whilePutsMisbehave(misbehave: (store: IDBObjectStore) => void, ru
   }
 }
 
+/** What a put does when the quota is full. */
+function quotaExceeded(): never {
+  throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+}
+
 /** fake-indexeddb's forced close (its type declaration asks for the class, it takes a connection). */
 function forceClose(db: IDBDatabase): void {
   forceCloseDatabase(db as unknown as Parameters<typeof forceCloseDatabase>[0])
@@ -139,9 +144,7 @@ describe('storage faults while the store runs', () => {
   it('falls back to memory when put() throws QuotaExceededError, and loses nothing queued', async () => {
     const ctx = await withQueuedMutations({ storage: indexedDbStorage({ name: PREFIX, indexedDB: new IDBFactory() }) })
     await whilePutsMisbehave(
-      () => {
-        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
-      },
+      quotaExceeded,
       async () => {
         ctx.store.create(makeSeed('another one'))
         await until(ctx.store.errors$, (e) => e.kind === 'storage')
@@ -158,9 +161,7 @@ describe('storage faults while the store runs', () => {
     const storage = indexedDbStorage({ name: PREFIX, indexedDB: idb })
     const ctx = await withQueuedMutations({ storage })
     await whilePutsMisbehave(
-      () => {
-        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
-      },
+      quotaExceeded,
       async () => {
         ctx.store.create(makeSeed('written while the quota is full'))
         await until(ctx.store.errors$, (e) => e.kind === 'storage')
