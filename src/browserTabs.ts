@@ -82,12 +82,13 @@ class BrowserTabCoordinator implements TabCoordinator {
   #watchdog: unknown
   #watchdogArmedAt = 0
   #watchdogMs = 0
+  readonly elected: Promise<void>
 
   constructor(parts: CoordinatorParts) {
     this.#p = parts
     parts.channel.addEventListener('message', this.#receive)
     this.#armWatchdog()
-    this.#request(false)
+    this.elected = this.#requestIfFree()
   }
 
   get isLeader(): boolean {
@@ -123,6 +124,36 @@ class BrowserTabCoordinator implements TabCoordinator {
     this.#p.channel.close()
     this.#leadershipListeners.clear()
     this.#messageListeners.clear()
+  }
+
+  /**
+   * Takes the lock if nobody holds or waits for it, and queues for it otherwise. Resolves once
+   * this tab knows whether it leads, with the lock held if it does.
+   */
+  #requestIfFree(): Promise<void> {
+    const attempt = ++this.#attempt
+    return new Promise<void>((decided) => {
+      this.#p.locks
+        .request(this.#p.lockName, { mode: 'exclusive', ifAvailable: true }, (lock) => {
+          if (this.#closed || attempt !== this.#attempt) return decided()
+          if (lock === null) {
+            this.#request(false)
+            return decided()
+          }
+          return new Promise<void>((resolve) => {
+            this.#release = resolve
+            this.#gain()
+            decided()
+          })
+        })
+        .then(
+          () => {},
+          (error: unknown) => {
+            this.#lost(attempt, error)
+            decided()
+          },
+        )
+    })
   }
 
   /** Queues for the lock, or (`steal`) takes it from a holder that stopped beating. */

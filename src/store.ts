@@ -48,6 +48,8 @@ class Store implements WorkstreamStore {
   readonly #tabSync: TabSync
   readonly #cleanups: Array<() => void> = []
   #hydrated = false
+  /** Hydration has begun to read the cache: a tab elected after that must read storage again. */
+  #cacheRead = false
   /**
    * Leadership was granted and storage is being read: until then this tab's copy of the outbox
    * may be stale, so it neither sends, nor writes, nor cancels anything.
@@ -277,6 +279,14 @@ class Store implements WorkstreamStore {
 
   async #onLeadership(isLeader: boolean): Promise<void> {
     if (this.#disposed) return
+    if (isLeader && !this.#cacheRead) {
+      // Elected before the cache is read: hydration reads it as the leader, as a store alone does.
+      this.#tabSync.resetLeader()
+      this.#o.logger.info('this tab is now the leader')
+      if (this.#wantPolling) this.#poller.start()
+      this.#emitStatus()
+      return
+    }
     this.#takingOver = isLeader
     try {
       await this.#changeLeadership(isLeader)
@@ -328,6 +338,9 @@ class Store implements WorkstreamStore {
   }
 
   async #hydrate(): Promise<void> {
+    // A tab elected first reads storage once, as the leader, instead of again to take over.
+    if (this.#tabs.elected) await this.#tabs.elected
+    this.#cacheRead = true
     const loaded = await this.#persistence.load()
     const data: PersistedData = this.#clearedWhileLoading ? { snapshot: undefined, records: [], lastSyncedAt: undefined } : loaded
     if (this.#disposed) {

@@ -95,6 +95,13 @@ export type TabMessage =
 export interface TabCoordinator {
   /** Whether this store is the leader now. */
   readonly isLeader: boolean
+  /**
+   * Resolves once the coordinator knows whether this store leads from the start (a free lock is
+   * taken at once). The store reads its cache after it: a store that leads from the start then
+   * reads storage once, instead of once to show the cache and again to take over. Optional; a
+   * coordinator without it has the store read at once.
+   */
+  readonly elected?: Promise<unknown>
   /** Calls `listener` when this store gains or loses leadership. Returns the unsubscribe function. */
   onLeadership(listener: (isLeader: boolean) => void): () => void
   /** Sends a message to the other stores of the namespace (not to this one). */

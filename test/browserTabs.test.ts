@@ -5,7 +5,7 @@ import { memoryStorage } from '../src/storage'
 import type { TabCoordinator, TabMessage } from '../src/tabs'
 import { fakeBroadcastHub, type FakeBroadcastHub } from './support/fakeBroadcastChannel'
 import { fakeLockManager, type FakeLockManager } from './support/fakeLockManager'
-import { makeStore, startServer, until } from './support/harness'
+import { countingStorage, makeStore, startServer, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { storeNamespace } from '../src/storeOptions'
 
@@ -95,6 +95,19 @@ describe('browserTabCoordinator', () => {
     expect([first.isLeader, second.isLeader, third.isLeader]).toEqual([true, false, false])
     expect(first.leadership).toEqual([true])
     expect(second.leadership).toEqual([])
+  })
+
+  it('knows at once whether a tab leads from the start: elected resolves with the lock held or queued for', async () => {
+    const first = world.tab()
+    const second = world.tab()
+    await first.elected
+    expect(first.isLeader).toBe(true)
+    await second.elected
+    expect(second.isLeader).toBe(false)
+    expect(world.locks.waiting(CHANNEL)).toBe(2)
+    first.close()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(second.leadership).toEqual([true])
   })
 
   it('keeps namespaces apart: each has its own leader', async () => {
@@ -335,5 +348,33 @@ describe('stores coordinated by browserTabCoordinator', () => {
     await until(leader.events$, (events) => events.some((e) => e.id === event.id))
     expect(server.requests.count('create')).toBe(1)
     expect(server.requests.count('snapshot')).toBe(1)
+  })
+
+  it('reads the cache once in a tab that leads from the start, and compares its first poll with it instead of parsing every event', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const storage = countingStorage(memoryStorage())
+    const earlier = makeStore(server, { storage, tabs: false })
+    await earlier.refresh()
+    const ids = earlier.events.map((e) => e.id)
+    await earlier.dispose()
+    const readsBefore = storage.reads
+    const lines: string[] = []
+    const sink = { error: () => {}, warn: () => {}, info: (m: string) => lines.push(m), debug: (m: string) => lines.push(m) }
+    const tabs = (namespace: string) => browserTabCoordinator(namespace, { locks, channel: hub.channel, heartbeatMs: 60_000 })
+    const leader = makeStore(server, { storage, tabs: tabs(storeNamespace(server.url)), logger: { level: 'debug', sink } })
+    await leader.ready
+    await until(leader.status$, (s) => s.isLeader)
+    expect(leader.events.map((e) => e.id)).toEqual(ids)
+    expect(storage.reads - readsBefore).toBe(1)
+    await leader.refresh()
+    expect(lines.filter((line) => line.includes('snapshot #1 applied'))).toEqual([expect.stringContaining('snapshot #1 applied (slices')])
+    // A tab that follows reads the cache to show it at once; it reads again only when it takes over.
+    const follower = makeStore(server, { storage, tabs: tabs(storeNamespace(server.url)) })
+    await follower.ready
+    expect(storage.reads - readsBefore).toBe(2)
+    await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await until(follower.status$, () => storage.reads - readsBefore === 3)
+    expect(follower.events.map((e) => e.id)).toEqual(ids)
   })
 })

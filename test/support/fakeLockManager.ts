@@ -1,7 +1,8 @@
 /**
  * The Web Locks API in one process, exclusive mode only, for tests in Node (Node 20 has no
- * `navigator.locks`): requests queue per name, `signal` aborts a queued request, and `steal`
- * takes a held lock at once while the old holder's request rejects with an AbortError.
+ * `navigator.locks`): requests queue per name, `signal` aborts a queued request, `steal`
+ * takes a held lock at once while the old holder's request rejects with an AbortError, and
+ * `ifAvailable` is granted only when nobody holds or waits for the lock (else its callback gets null).
  */
 export interface FakeLockManager extends LockManager {
   /** How many requests hold or wait for `name`. */
@@ -56,8 +57,14 @@ export function fakeLockManager(): FakeLockManager {
     const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback
     return new Promise((resolve, reject) => {
       if (!callback) throw new TypeError('request() needs a callback')
-      if (options.mode === 'shared' || options.ifAvailable) throw new TypeError('the fake supports exclusive, waiting requests only')
-      if (options.steal && options.signal) throw new DOMException('steal and signal cannot be used together', 'NotSupportedError')
+      if (options.mode === 'shared') throw new TypeError('the fake supports exclusive requests only')
+      if (options.signal && (options.steal || options.ifAvailable)) throw new DOMException('signal cannot be used with steal or ifAvailable', 'NotSupportedError')
+      if (options.ifAvailable && (held.has(name) || queueOf(name).length > 0)) {
+        Promise.resolve()
+          .then(() => callback(null))
+          .then(resolve, reject)
+        return
+      }
       const { signal } = options
       if (signal?.aborted) {
         reject(signal.reason)

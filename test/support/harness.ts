@@ -48,16 +48,20 @@ export function until<T>(source: Observable<T>, predicate: (value: T) => boolean
   return firstValueFrom(source.pipe(filter(predicate)))
 }
 
-/** A storage that counts writes, around another storage. */
-export function countingStorage(inner: SyncStorage = memoryStorage()): SyncStorage & { writes: number; keysWritten: string[] } {
+/** A storage that counts reads and writes, around another storage. */
+export function countingStorage(inner: SyncStorage = memoryStorage()): SyncStorage & { reads: number; writes: number; keysWritten: string[] } {
   const counter = {
     kind: 'counting',
+    reads: 0,
     writes: 0,
     keysWritten: [] as string[],
     open(namespace: string): SyncStorageArea {
       const area = inner.open(namespace)
       return {
-        entries: () => area.entries(),
+        entries: () => {
+          counter.reads++
+          return area.entries()
+        },
         setMany: (items) => {
           counter.writes++
           counter.keysWritten.push(...items.map(([key]) => key))

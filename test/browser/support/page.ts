@@ -21,6 +21,14 @@ const countingFetch: typeof fetch = async (input, init) => {
   return response
 }
 
+// Counts the reads of the whole cache: idb-keyval's entries() reads the values with getAll.
+let cacheReads = 0
+const getAll = IDBObjectStore.prototype.getAll
+IDBObjectStore.prototype.getAll = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['getAll']>) {
+  cacheReads++
+  return getAll.apply(this, args)
+}
+
 const client = createWorkstreamClient({ baseUrl, fetch: countingFetch, timeoutMs: 10_000 })
 const store = createWorkstreamStore({
   client,
@@ -64,6 +72,7 @@ window.harness = {
     return firstPaint
   },
   errors,
+  cacheReads: () => cacheReads,
   rendered: () => [...list.querySelectorAll('li')].map((item) => item.dataset.id ?? ''),
   create(readable) {
     const { event, confirmed } = store.create(makeSeed(readable))

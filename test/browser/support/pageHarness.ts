@@ -9,6 +9,8 @@ export interface PageHarness {
   readonly firstPaint: { ids: string[]; snapshotResponsesBefore: number } | undefined
   /** Everything `errors$` reported. */
   readonly errors: ReadonlyArray<{ kind: string; message: string }>
+  /** How many times this page read the whole IndexedDB cache. */
+  cacheReads(): number
   /** The ids the page shows, in order. */
   rendered(): string[]
   /** Creates an event from a valid seed; returns its optimistic id at once. */
