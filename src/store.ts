@@ -90,6 +90,8 @@ class Store implements WorkstreamStore {
       retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
       discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
       storageFailed: () => this.#persistence.fellBack,
+      hydrated: () => this.#hydrated,
+      refresh: () => this.#poller.refresh(),
       clear: () => {
         this.#clearHere().catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
       },
@@ -172,8 +174,8 @@ class Store implements WorkstreamStore {
   refresh(): Promise<void> {
     // Like every promise the store returns, these never turn into unhandled rejections when ignored.
     if (this.#disposed) return handled(Promise.reject(disposedError('refresh()')))
-    // A follower fetches for itself when asked, then takes the leader's whole state again.
-    if (!this.#tabs.isLeader) return handled(this.#poller.refresh().finally(() => this.#tabSync.hello()))
+    // A follower has the leader fetch, and takes the state that led to from it as usual.
+    if (!this.#tabs.isLeader) return handled(this.#tabSync.refresh())
     return this.#poller.refresh()
   }
 
@@ -281,7 +283,6 @@ class Store implements WorkstreamStore {
     if (this.#disposed) return
     if (isLeader && !this.#cacheRead) {
       // Elected before the cache is read: hydration reads it as the leader, as a store alone does.
-      this.#tabSync.resetLeader()
       this.#o.logger.info('this tab is now the leader')
       if (this.#wantPolling) this.#poller.start()
       this.#emitStatus()
@@ -317,6 +318,7 @@ class Store implements WorkstreamStore {
     this.#tabSync.resetLeader()
     this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed, now: this.#o.now(), graceMs: this.#o.graceMs })
     this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
+    this.#tabSync.lead()
     this.#o.logger.info('this tab is now the leader')
     if (this.#wantPolling) this.#poller.start()
     this.#emitStatus()
@@ -352,8 +354,12 @@ class Store implements WorkstreamStore {
     if (this.#tabs.isLeader && this.#state.source === 'cache' && data.texts) this.#snapshots.seed(this.#state.server, data.texts)
     this.#hydrated = true
     this.#o.logger.debug(`hydrated ${data.snapshot?.events.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
-    if (this.#tabs.isLeader) this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
-    else this.#tabSync.hello()
+    if (this.#tabs.isLeader) {
+      this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
+      this.#tabSync.lead()
+    } else {
+      this.#tabSync.hello()
+    }
     this.#emitStatus()
     this.#sender.kick()
   }

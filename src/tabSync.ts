@@ -1,5 +1,6 @@
 import type { SignalSource, Timers } from './environment'
 import { jsonEqual } from './equal'
+import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord, Settlement } from './mutation'
 import type { SyncAction, SyncState } from './state'
@@ -18,9 +19,22 @@ export interface TabSyncHost {
   clear(): void
   /** Whether this store's storage failed and its cache lives in memory. */
   storageFailed(): boolean
+  /** Whether the store has read its cache: a leader answers hellos only then, and says so. */
+  hydrated(): boolean
+  /** The leader's own refresh(), run for a follower that asked. */
+  refresh(): Promise<void>
   /** Whether this store's own page is visible. */
   readonly visible: SignalSource
   readonly timers: Timers
+}
+
+type RefreshAnswer = Extract<TabMessage, { type: 'refreshed' }>
+
+/** A follower's refresh() that waits for the leader, and the leader's answer once it came. */
+interface PendingRefresh {
+  readonly resolve: () => void
+  readonly reject: (error: WorkstreamSyncError) => void
+  answer?: RefreshAnswer
 }
 
 /** How many settled mutation ids the leader remembers, to ignore a follower's late re-post. */
@@ -48,6 +62,8 @@ export class TabSync {
   #sentServer: ServerSnapshot | undefined
   #version = 0
   readonly #settledIds: string[] = []
+  /** Leader: the follower refreshes it took, to answer each once. */
+  readonly #refreshIds: string[] = []
   /** Follower: the version of the leader's state it holds (-1: none, ask for all). */
   #followedVersion = -1
   /** Follower: its mutations the leader has not acknowledged yet. */
@@ -55,6 +71,9 @@ export class TabSync {
   #leaderStorageFailed = false
   /** Follower: the leader whose state it last applied; a new leader is told this page's visibility. */
   #leaderId: string | undefined
+  /** Follower: its refresh() calls, by request id, until this tab holds the state they led to. */
+  readonly #refreshes = new Map<string, PendingRefresh>()
+  #refreshCount = 0
   /** Follower: the timer that repeats "visible" to the leader. */
   #refreshTimer: unknown
   /** Leader: the followers that said they are visible, each with the timer that forgets it. */
@@ -100,6 +119,20 @@ export class TabSync {
     this.#tabs.post({ type: 'mutation', from: this.#host.id, record })
   }
 
+  /**
+   * Follower: has the leader fetch a snapshot (this tab never fetches), and resolves once this
+   * tab holds the state it led to; rejects with the leader's error. A leader that goes away
+   * before it answers is asked again by the next one, or this tab fetches if it becomes the leader.
+   */
+  refresh(): Promise<void> {
+    if (this.#disposed) return Promise.reject(disposedError('refresh()'))
+    const id = `${this.#host.id}:${++this.#refreshCount}`
+    return new Promise<void>((resolve, reject) => {
+      this.#refreshes.set(id, { resolve, reject })
+      this.#tabs.post({ type: 'refresh', from: this.#host.id, id })
+    })
+  }
+
   command(command: 'retry' | 'discard', mutationId: string): void {
     this.#tabs.post({ type: 'command', from: this.#host.id, command, mutationId })
   }
@@ -127,6 +160,15 @@ export class TabSync {
     this.#sentServer = undefined
   }
 
+  /**
+   * Leader, once it has read storage (at start, or to take over): tells the followers, which
+   * ask for its state. A hello that came earlier, while no tab led or this one was still
+   * reading its cache, was not answered.
+   */
+  lead(): void {
+    this.#tabs.post({ type: 'leader', from: this.#host.id })
+  }
+
   dispose(): void {
     if (this.#disposed) return
     // A closing follower must not keep the leader polling until its entry expires.
@@ -136,6 +178,8 @@ export class TabSync {
     this.#syncRefresh()
     this.#forgetFollowers()
     this.#pollListeners.clear()
+    for (const pending of this.#refreshes.values()) pending.reject(disposedError('refresh()'))
+    this.#refreshes.clear()
   }
 
   #post(state: SyncState, settled: readonly Settlement[], full: boolean): void {
@@ -177,19 +221,80 @@ export class TabSync {
   #receive(message: TabMessage): void {
     if (message.from === this.#host.id) return
     if (this.#tabs.isLeader) {
-      if (message.type === 'hello') this.#post(this.#host.state(), [], true)
+      if (message.type === 'hello') {
+        if (this.#host.hydrated()) this.#post(this.#host.state(), [], true)
+      }
       else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#queueForwarded(message.record)
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
       else if (message.type === 'clear') this.#host.clear()
       else if (message.type === 'visibility') this.#followerVisibility(message.from, message.visible === true)
+      else if (message.type === 'refresh') this.#refreshFor(message.from, message.id)
+      return
+    }
+    if (message.type === 'refreshed') {
+      const pending = message.to === this.#host.id ? this.#refreshes.get(message.id) : undefined
+      if (pending) pending.answer = message
+      this.#settleRefreshes()
+      return
+    }
+    if (message.type === 'leader') {
+      this.#follows(message.from)
+      this.hello()
       return
     }
     if (message.type !== 'state') return
-    const newLeader = message.from !== this.#leaderId
-    this.#leaderId = message.from
+    this.#follows(message.from)
     this.#follow(message)
-    // A new leader starts with no visible followers.
-    if (newLeader) this.#announce()
+    this.#settleRefreshes()
+  }
+
+  /** Follower: `leader` leads; a new leader is told what it needs to know. */
+  #follows(leader: string): void {
+    if (leader === this.#leaderId) return
+    this.#leaderId = leader
+    // A new leader starts with no visible followers, and knows nothing of the refreshes asked of the old one.
+    this.#announce()
+    for (const [id, pending] of this.#refreshes) {
+      if (pending.answer?.from === leader) continue
+      pending.answer = undefined
+      this.#tabs.post({ type: 'refresh', from: this.#host.id, id })
+    }
+  }
+
+  /** Leader: fetches for a follower's refresh(), and answers after the state it led to was broadcast. */
+  #refreshFor(to: string, id: string): void {
+    // A follower that had not heard from this leader yet asks again when it does: answered once.
+    if (this.#refreshIds.includes(id)) return
+    this.#refreshIds.push(id)
+    if (this.#refreshIds.length > SETTLED_MEMORY) this.#refreshIds.shift()
+    const answer = (error?: WorkstreamSyncError): void => {
+      if (this.#disposed) return
+      const carried = error ? { error: { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) } } : {}
+      this.#tabs.post({ type: 'refreshed', from: this.#host.id, to, id, version: this.#version, ...carried })
+    }
+    this.#host.refresh().then(
+      () => answer(),
+      (error: unknown) => answer(toSyncError(error, 'network', 'The leader tab could not fetch a snapshot')),
+    )
+  }
+
+  /** Follower: settles each answered refresh once this tab holds the answering leader's state. */
+  #settleRefreshes(): void {
+    for (const [id, { answer, resolve, reject }] of this.#refreshes) {
+      if (answer === undefined || answer.from !== this.#leaderId || this.#followedVersion < answer.version) continue
+      this.#refreshes.delete(id)
+      if (answer.error === undefined) resolve()
+      else reject(new WorkstreamSyncError(answer.error.kind, answer.error.message, answer.error.status !== undefined ? { status: answer.error.status } : {}))
+    }
+  }
+
+  /** A follower that becomes the leader fetches for its own refresh() calls that are still waiting. */
+  #refreshHere(): void {
+    const waiting = [...this.#refreshes.values()]
+    this.#refreshes.clear()
+    if (waiting.length === 0) return
+    const done = this.#host.refresh()
+    for (const { resolve, reject } of waiting) done.then(resolve, (error: unknown) => reject(toSyncError(error, 'network', 'Fetching a snapshot failed')))
   }
 
   #onVisibility(visible: boolean): void {
@@ -203,6 +308,8 @@ export class TabSync {
       this.#forgetFollowers()
       this.#leaderId = undefined
       this.#announce()
+    } else {
+      this.#refreshHere()
     }
     this.#syncRefresh()
     this.#updatePoll()

@@ -1,3 +1,4 @@
+import type { WorkstreamSyncErrorKind } from './errors'
 import type { MutationRecord, Settlement } from './mutation'
 import type { WorkstreamEvent } from './models'
 
@@ -64,6 +65,37 @@ export type TabMessage =
   | {
       /** The message's tag. */
       readonly type: 'clear'
+      /** The sending store's id. */
+      readonly from: string
+    }
+  /** Follower → leader: `refresh()` was called in the follower: the leader fetches a snapshot. */
+  | {
+      /** The message's tag. */
+      readonly type: 'refresh'
+      /** The sending store's id. */
+      readonly from: string
+      /** Names the request in the answer. */
+      readonly id: string
+    }
+  /** Leader → the follower that asked: its refresh is done, and the state it led to was sent. */
+  | {
+      /** The message's tag. */
+      readonly type: 'refreshed'
+      /** The sending store's id. */
+      readonly from: string
+      /** The store that asked. */
+      readonly to: string
+      /** The request's id. */
+      readonly id: string
+      /** The leader's state version once the snapshot was applied. */
+      readonly version: number
+      /** Why the fetch failed, when it did. */
+      readonly error?: { readonly kind: WorkstreamSyncErrorKind; readonly message: string; readonly status?: number }
+    }
+  /** Leader → all: this store leads now and has read storage; followers ask it for its state. */
+  | {
+      /** The message's tag. */
+      readonly type: 'leader'
       /** The sending store's id. */
       readonly from: string
     }

@@ -33,7 +33,10 @@ export interface WorkstreamStore {
   start(): void
   /** Stops polling; queued mutations still go out. `start()` or a new subscriber polls again. */
   stop(): void
-  /** Fetches and applies a snapshot now (joining one in flight). Rejects with the error. */
+  /**
+   * Fetches and applies a snapshot now (joining one in flight). Rejects with the error. In a
+   * follower tab the leader fetches, and the promise resolves once this tab holds the result.
+   */
   refresh(): Promise<void>
   /**
    * Shows the event at once and queues it. `confirmed` resolves with the server's event (its id may differ).

@@ -13,8 +13,6 @@ export interface TwoTabsOptions {
   leaderOptions?: StoreOptions
   /** Wraps the follower's coordinator, to hold or inspect what it receives. */
   wrapFollowerTabs?: (tabs: TabCoordinator) => TabCoordinator
-  /** The fetch under the follower's own requests. */
-  followerFetch?: typeof fetch
   /** The storage both share. Default: a new memoryStorage(). */
   storage?: SyncStorage
   /** The follower's view of it, when it differs (a connection of its own that fails, say). */
@@ -27,13 +25,13 @@ export interface TwoTabsOptions {
  * `online` is the leader's (the one that sends).
  */
 export async function twoTabs(pollIntervalMs = 0, options: TwoTabsOptions = {}) {
-  const { leaderOnline = true, leaderOptions = {}, wrapFollowerTabs = (tabs) => tabs, followerFetch = fetch, storage = memoryStorage(), followerStorage = storage, followerOptions = {} } = options
+  const { leaderOnline = true, leaderOptions = {}, wrapFollowerTabs = (tabs) => tabs, storage = memoryStorage(), followerStorage = storage, followerOptions = {} } = options
   const online = switchableOnline(leaderOnline)
   const server = await startServer({ events: initial })
   let followerRequests = 0
   const countingFetch: typeof fetch = (input, init) => {
     followerRequests++
-    return followerFetch(input, init)
+    return fetch(input, init)
   }
   const hub = memoryTabs()
   const leaderTabs = hub.join()

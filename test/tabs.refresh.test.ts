@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import { browserTabCoordinator } from '../src/browserTabs'
+import type { WorkstreamServer } from '../src/server/index'
+import { memoryStorage, type SyncStorage } from '../src/storage'
+import { storeNamespace } from '../src/storeOptions'
+import { makeEvent, makeSeed } from './support/events'
+import { gatedFetch, makeStore, startServer, until } from './support/harness'
+import { fakeBroadcastHub } from './support/fakeBroadcastChannel'
+import { fakeLockManager } from './support/fakeLockManager'
+import { heldReads } from './support/heldReads'
+import { twoTabs } from './support/twoTabs'
+
+/* refresh() in a follower tab, and how a leader makes itself known. */
+
+describe('refresh() in a follower tab', () => {
+  it('has the leader fetch for a follower’s refresh(): the follower sends no request, and an event made elsewhere shows once and stays (bug: it showed, hid and showed)', async () => {
+    const { server, leader, follower, followerRequests } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    const removed: string[] = []
+    follower.changes$.subscribe((changes) => removed.push(...changes.removed.map((e) => e.id)))
+    const made = server.create(makeSeed('made in another app'))
+    await follower.refresh()
+    expect(follower.get(made.id)).toBeDefined()
+    expect(leader.get(made.id)).toBeDefined()
+    await leader.refresh()
+    await follower.refresh()
+    expect(removed).toEqual([])
+    expect(followerRequests()).toBe(0)
+  })
+
+  it.each([
+    ['fetches for itself when it then leads', 'follower'],
+    ['asks the next leader again when another tab leads', 'third'],
+  ] as const)('%s, after the leader went away before answering', async (_, asking) => {
+    const gate = gatedFetch()
+    const { server, hub, leader, follower, leaderTabs, storage } = await twoTabs(0, { leaderOptions: { fetch: gate.fetch } })
+    const third = makeStore(server, { storage, tabs: hub.join() })
+    await third.ready
+    const tab = asking === 'follower' ? follower : third
+    gate.hold()
+    const refreshed = tab.refresh()
+    await gate.arrived
+    const made = server.create(makeSeed('made while the leader was stuck'))
+    leaderTabs.crash()
+    await refreshed
+    // The next in line leads: the follower, which joined before the third tab.
+    expect([follower.status.isLeader, third.status.isLeader]).toEqual([true, false])
+    expect(tab.get(made.id)).toBeDefined()
+    await gate.release()
+    await leader.dispose()
+    await third.dispose()
+  })
+
+  it('rejects with an aborted error when the follower is disposed while it waits', async () => {
+    const gate = gatedFetch()
+    const { follower } = await twoTabs(0, { leaderOptions: { fetch: gate.fetch } })
+    gate.hold()
+    const refreshed = follower.refresh()
+    await gate.arrived
+    await follower.dispose()
+    await expect(refreshed).rejects.toMatchObject({ kind: 'aborted' })
+    await gate.release()
+  })
+})
+
+describe('a leader that is still reading its cache', () => {
+  /**
+   * A leader elected at start whose read of `cache` is held (the browser's coordinator: it reads
+   * as the leader and no takeover follows), and a follower on `followerCache` that has said hello.
+   * Release the read with `held.release()`; `state` resolves when the follower hears the leader's state.
+   */
+  async function helloWhileReading(server: WorkstreamServer, cache: SyncStorage, followerCache: SyncStorage) {
+    const held = heldReads(cache)
+    held.hold()
+    const locks = fakeLockManager()
+    const channels = fakeBroadcastHub()
+    const tabs = () => browserTabCoordinator(storeNamespace(server.url), { locks, channel: channels.channel, heartbeatMs: 60_000 })
+    const leaderTabs = tabs()
+    const leader = makeStore(server, { storage: held.storage, tabs: leaderTabs })
+    // Heard after the leader's own listener has taken the hello.
+    const hello = new Promise<void>((resolve) => leaderTabs.onMessage((message) => message.type === 'hello' && resolve()))
+    await held.reading
+    const followerTabs = tabs()
+    const follower = makeStore(server, { storage: followerCache, tabs: followerTabs })
+    const state = new Promise<void>((resolve) => followerTabs.onMessage((message) => message.type === 'state' && resolve()))
+    const lengths: number[] = []
+    follower.events$.subscribe((events) => lengths.push(events.length))
+    await follower.ready
+    await hello
+    return { held, leader, follower, state, lengths }
+  }
+
+  it('does not answer a follower’s hello with an empty state, and asks it to say hello again once it has read it (bug: the follower’s list went blank)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const cache = memoryStorage()
+    const earlier = makeStore(server, { storage: cache, tabs: false })
+    await earlier.refresh()
+    await earlier.dispose()
+    const { held, leader, follower, state, lengths } = await helloWhileReading(server, cache, cache)
+    held.release()
+    await state
+    expect(follower.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
+    expect(lengths.slice(lengths.indexOf(2))).not.toContain(0)
+    await leader.dispose()
+    await follower.dispose()
+  })
+
+  it('tells the followers once it has read an empty cache, which changes nothing to broadcast, so that a hello it did not answer is asked again', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const { held, leader, follower, state } = await helloWhileReading(server, memoryStorage(), memoryStorage())
+    held.release()
+    await state
+    expect(follower.status.isLeader).toBe(false)
+    await leader.dispose()
+    await follower.dispose()
+  })
+})
