@@ -47,6 +47,8 @@ export type SyncAction =
       origin: string
       /** The old leader's storage had failed: its outbox was in its memory, and this tab's copy of it wins. */
       trustCopies: boolean
+      /** Mutations this tab saw leave the old leader's outbox: ended, though storage may not have caught up. */
+      ended: readonly string[]
       now: number
       graceMs: number
     }
@@ -93,12 +95,14 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
       // has was settled and must not go out again, unless it is this tab's own and its write has
       // not landed yet. Confirmed records and deletes stay: the snapshot copy may lag too, and they
       // keep its view right until this tab's first poll (a delete sent twice is harmless). What
-      // was on the wire is resolved as after a reload, and what only storage knows joins.
+      // was on the wire is resolved as after a reload, and what only storage knows joins, unless
+      // this tab saw it end (its deletion from storage had not landed: a dead letter discarded).
       const stored = new Map(action.records.map((r) => [r.id, r]))
       const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
       const copies = action.trustCopies ? base.records : base.records.filter(keep).map((r) => furtherAlong(r, stored.get(r.id)))
       const known = new Set(copies.map((r) => r.id))
-      const merged = [...copies, ...action.records.filter((r) => !known.has(r.id))]
+      const ended = new Set(action.ended)
+      const merged = [...copies, ...action.records.filter((r) => !known.has(r.id) && !ended.has(r.id))]
       const records = merged.map((r) => fromEarlierSession(toServerId(r, merged), action.now, action.graceMs))
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).

@@ -316,7 +316,7 @@ class Store implements WorkstreamStore {
     const records = clears === this.#clears ? data.records : []
     this.#takingOver = false
     this.#tabSync.resetLeader()
-    this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed, now: this.#o.now(), graceMs: this.#o.graceMs })
+    this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
     this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
     this.#tabSync.lead()
     this.#o.logger.info('this tab is now the leader')

@@ -71,6 +71,9 @@ export class TabSync {
   #leaderStorageFailed = false
   /** Follower: the leader whose state it last applied; a new leader is told this page's visibility. */
   #leaderId: string | undefined
+  /** Follower: the mutations in the leader's last state, and the latest of those that left it since. */
+  #leaderRecordIds: ReadonlySet<string> = new Set()
+  readonly #endedIds: string[] = []
   /** Follower: its refresh() calls, by request id, until this tab holds the state they led to. */
   readonly #refreshes = new Map<string, PendingRefresh>()
   #refreshCount = 0
@@ -265,8 +268,7 @@ export class TabSync {
   #refreshFor(to: string, id: string): void {
     // A follower that had not heard from this leader yet asks again when it does: answered once.
     if (this.#refreshIds.includes(id)) return
-    this.#refreshIds.push(id)
-    if (this.#refreshIds.length > SETTLED_MEMORY) this.#refreshIds.shift()
+    this.#remember(id, this.#refreshIds)
     const answer = (error?: WorkstreamSyncError): void => {
       if (this.#disposed) return
       const carried = error ? { error: { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) } } : {}
@@ -415,6 +417,8 @@ export class TabSync {
     }
     // The leader may have started after this mutation was posted: post it again (it ignores duplicates).
     for (const record of waiting) this.#tabs.post({ type: 'mutation', from: this.#host.id, record })
+    for (const id of this.#leaderRecordIds) if (!leaderIds.has(id)) this.#remember(id, this.#endedIds)
+    this.#leaderRecordIds = leaderIds
     this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...waiting]), lastSyncedAt: message.lastSyncedAt })
     this.#host.settle(mine)
   }
@@ -434,8 +438,13 @@ export class TabSync {
     return reused.length === current.length && reused.every((r, i) => r === current[i]) ? current : reused
   }
 
-  #remember(mutationId: string): void {
-    this.#settledIds.push(mutationId)
-    if (this.#settledIds.length > SETTLED_MEMORY) this.#settledIds.shift()
+  #remember(mutationId: string, ids: string[] = this.#settledIds): void {
+    ids.push(mutationId)
+    if (ids.length > SETTLED_MEMORY) ids.shift()
+  }
+
+  /** Follower: the mutations it saw leave the leader's outbox (the latest, up to a thousand). */
+  get endedIds(): readonly string[] {
+    return this.#endedIds
   }
 }

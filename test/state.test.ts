@@ -262,14 +262,21 @@ describe('a delete of a create the server named otherwise', () => {
   it('goes to the server’s id when it was queued while taking over, and storage says the create was confirmed', () => {
     const confirmed: MutationRecord = { ...createRecord('m1', 'c'), state: 'confirmed', eventId: 'server-1', confirmedSeq: 1 }
     const own = { ...deleteRecord('m2', 'c'), origin: 'me' }
-    const state = reduce({ ...initialState, records: [own] }, { type: 'promoted', records: [confirmed], origin: 'me', trustCopies: false, now: 0, graceMs: 10 })
+    const state = reduce({ ...initialState, records: [own] }, { type: 'promoted', records: [confirmed], origin: 'me', trustCopies: false, ended: [], now: 0, graceMs: 10 })
     expect(state.records.find((r) => r.id === 'm2')?.eventId).toBe('server-1')
   })
 })
 
 describe('a takeover', () => {
-  const promoted = (records: MutationRecord[], trustCopies = false): SyncAction => ({ type: 'promoted', records, origin: 'me', trustCopies, now: 0, graceMs: 10 })
+  const promoted = (records: MutationRecord[], trustCopies = false, ended: string[] = []): SyncAction => ({ type: 'promoted', records, origin: 'me', trustCopies, ended, now: 0, graceMs: 10 })
   const withCopies = (...records: MutationRecord[]): SyncState => ({ ...initialState, records })
+
+  it('does not bring back a mutation it saw leave the old leader’s outbox, which storage still holds (a discarded dead letter)', () => {
+    const dead: MutationRecord = { ...createRecord('m1', 'c'), state: 'dead', attempts: 1 }
+    const other = createRecord('m2', 'd')
+    const state = reduce(withCopies(), promoted([dead, other], false, ['m1']))
+    expect(state.records.map((r) => r.id)).toEqual(['m2'])
+  })
 
   it('takes storage’s version of each mutation over its copy of the old leader’s broadcast', () => {
     const copy = createRecord('m1', 'c')
