@@ -220,7 +220,8 @@ export class Persistence {
   /**
    * Deletes the records of settled mutations that this cache never saved: a follower tab wrote
    * them (putRecord) and the leader settled them without queueing them, as a create and its
-   * delete that cancel each other. Call after save(); the records it saved go by its delta.
+   * delete that cancel each other; or, in the follower, the leader settled them while its own
+   * storage had failed. Call after save(); the records it saved go by its delta.
    */
   forget(mutationIds: readonly string[]): void {
     let forgotten = false

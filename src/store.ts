@@ -86,7 +86,11 @@ class Store implements WorkstreamStore {
       id: this.#id,
       state: () => this.#state,
       dispatch: (action) => this.#dispatch(action),
-      settle: (settled) => this.#callers.settle(settled),
+      settle: (settled) => {
+        this.#callers.settle(settled)
+        // The copy this follower wrote of its mutation goes too: a leader whose storage failed cannot delete it.
+        this.#persistence.forget(settled.map((s) => s.mutationId))
+      },
       retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
       discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
       storageFailed: () => this.#persistence.fellBack,

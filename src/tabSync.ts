@@ -11,7 +11,7 @@ export interface TabSyncHost {
   readonly id: string
   state(): SyncState
   dispatch(action: SyncAction): void
-  /** Settles this tab's callers' promises with what the leader reports. */
+  /** Settles this tab's callers' promises with what the leader reports, and drops the copies this tab wrote of those mutations. */
   settle(settled: readonly Settlement[]): void
   retry(mutationId: string): void
   discard(mutationId: string): void

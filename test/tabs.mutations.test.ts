@@ -4,6 +4,7 @@ import { countingStorage, makeStore, until } from './support/harness'
 import { failingWritesTo } from './support/storageGates'
 import { eventFromSeed } from '../src/eventFromSeed'
 import { newCreateRecord } from '../src/mutation'
+import { storeNamespace } from '../src/storeOptions'
 import { twoTabs } from './support/twoTabs'
 import { manualSource } from '../src/environment'
 import { memoryStorage, type SyncStorage } from '../src/storage'
@@ -75,6 +76,25 @@ describe('several tabs on one storage, one failing', () => {
     await reloaded.ready
     expect(reloaded.outbox.map((m) => m.eventId)).toContain(event.id)
     expect(reloaded.events.map((e) => e.id)).toEqual(expect.arrayContaining(['a', 'b']))
+  })
+
+  it('has a follower delete its copy of a mutation the leader settled while the leader’s storage failed, so that no later session sends it again', async () => {
+    const storage = memoryStorage()
+    const { server, leader, follower } = await twoTabs(0, { storage: failingWritesTo(storage), followerStorage: storage })
+    const failed = until(leader.errors$, (error) => error.kind === 'storage')
+    await leader.refresh()
+    await failed
+    const { confirmed } = follower.create(makeSeed('made in the follower'))
+    await confirmed
+    await follower.flush()
+    await follower.dispose()
+    await leader.dispose()
+    const stored = await storage.open(storeNamespace(server.url)).entries()
+    expect(stored.filter(([key]) => key.startsWith('f:') || key.startsWith('m:'))).toEqual([])
+    const reloaded = makeStore(server, { storage })
+    await reloaded.ready
+    expect(reloaded.outbox).toEqual([])
+    expect(server.requests.count('create')).toBe(1)
   })
 })
 
