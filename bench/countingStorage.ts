@@ -4,6 +4,8 @@ import type { SyncStorage, SyncStorageArea } from '../src/index'
 export interface CountingStorage extends SyncStorage {
   /** Keys written (set or deleted) since the last reset, in order. */
   readonly keysWritten: readonly string[]
+  /** The entries set since the last reset, in order. */
+  readonly entriesSet: ReadonlyArray<readonly [string, unknown]>
   /** setMany and delMany calls since the last reset. */
   readonly writes: number
   reset(): void
@@ -13,6 +15,7 @@ export interface CountingStorage extends SyncStorage {
 
 export function countingStorage(inner: SyncStorage): CountingStorage {
   let keysWritten: string[] = []
+  let entriesSet: Array<readonly [string, unknown]> = []
   let writes = 0
   const inFlight = new Set<Promise<void>>()
   const track = (write: Promise<void>): Promise<void> => {
@@ -28,11 +31,15 @@ export function countingStorage(inner: SyncStorage): CountingStorage {
     get keysWritten() {
       return keysWritten
     },
+    get entriesSet() {
+      return entriesSet
+    },
     get writes() {
       return writes
     },
     reset() {
       keysWritten = []
+      entriesSet = []
       writes = 0
     },
     async settled() {
@@ -50,6 +57,7 @@ export function countingStorage(inner: SyncStorage): CountingStorage {
         setMany(items) {
           writes++
           for (const [key] of items) keysWritten.push(key)
+          entriesSet.push(...items)
           return track(area.setMany(items))
         },
         delMany(keys) {

@@ -1,7 +1,8 @@
 import { IDBFactory } from 'fake-indexeddb'
 import { createWorkstreamStore, indexedDbStorage, manualSource, type EventChanges, type WorkstreamEvent, type WorkstreamStore } from '../src/index'
 import { generateSampleSeed, seededRandom } from '../src/server/index'
-import { countingStorage, discardingStorage } from './countingStorage'
+import type { Segment } from '../src/eventSegments'
+import { countingStorage, discardingStorage, type CountingStorage } from './countingStorage'
 import type { SnapshotFixture } from './fixture'
 import { NOT_EMITTED, startStopwatch, type Checks, type Row, type RowSet, type Sample, type Stopwatch } from './harness'
 import { BENCH_BASE_URL, createHeldFetch, type InjectedFetch } from './injectedFetch'
@@ -99,17 +100,17 @@ export async function storeRows({ fixture, injected, checks }: StoreContext): Pr
         await store.refresh()
         const sample = seen.emitted ?? NOT_EMITTED
         await storage.settled()
-        const change = checkChange(`2% changed (${count})`, seen, storage.keysWritten, delta, checks)
+        const change = checkChange(`2% changed (${count})`, seen, storage, delta, checks)
         const identity = checkIdentity(`2% changed (${count})`, store, before, fixture.idsB, delta, checks)
         seenInRuns.change =
           `2% changed: \`changes$\` reported +${change.added} ~${change.updated} −${change.removed} (the delta: +${delta.added.size} ~${delta.updated.size} −${delta.removed.size}); ` +
-          `${identity.kept} of ${identity.expected} unchanged events kept their identity; ${change.keys} storage keys written (${change.deltaKeys} changed events and the meta record); ${seen.emissions} \`events$\` emission`
+          `${identity.kept} of ${identity.expected} unchanged events kept their identity; ${change.keys} storage keys written (${change.segments} segment${change.segments === 1 ? '' : 's'} with the texts of the ${change.texts} added and updated events, ${(change.chars / 1024).toFixed(0)} kB, and ${change.removals} removal${change.removals === 1 ? '' : 's'}; and the meta record); ${seen.emissions} \`events$\` emission`
         // Back to the first body, untimed: the reverse change, so the next run starts from the same state.
         reset()
         injected.prepare(bodyA)
         await store.refresh()
         await storage.settled()
-        checkChange(`2% changed, way back (${count})`, seen, storage.keysWritten, { added: delta.removed, updated: delta.updated, removed: delta.added }, checks)
+        checkChange(`2% changed, way back (${count})`, seen, storage, { added: delta.removed, updated: delta.updated, removed: delta.added }, checks)
         checks.expect(sameIds(store.events, idsA), `2% changed, way back (${count}): the store does not hold the first body's events`)
         return sample
       },
@@ -224,22 +225,33 @@ interface ChangeSeen {
   readonly updated: number
   readonly removed: number
   readonly keys: number
-  readonly deltaKeys: number
+  readonly segments: number
+  readonly texts: number
+  readonly removals: number
+  readonly chars: number
 }
 
-function checkChange(what: string, seen: Observed, keysWritten: readonly string[], expected: { added: ReadonlySet<string>; updated: ReadonlySet<string>; removed: ReadonlySet<string> }, checks: Checks): ChangeSeen {
+function checkChange(what: string, seen: Observed, storage: CountingStorage, expected: { added: ReadonlySet<string>; updated: ReadonlySet<string>; removed: ReadonlySet<string> }, checks: Checks): ChangeSeen {
   checks.expect(seen.emissions === 1, `${what}: events$ emitted ${seen.emissions} times, expected 1`)
   const changes = seen.changes[0]
   checks.expect(seen.changes.length === 1, `${what}: changes$ emitted ${seen.changes.length} times, expected 1`)
-  const deltaKeys = new Set([...expected.added, ...expected.updated, ...expected.removed].map((id) => `e:${id}`))
-  if (changes === undefined) return { added: 0, updated: 0, removed: 0, keys: keysWritten.length, deltaKeys: deltaKeys.size }
+  // The events go to storage in segments: what this change set must hold the delta's texts and removals, and nothing else.
+  const segments = storage.entriesSet.filter(([key]) => key.startsWith('s:')).map(([, value]) => value as Segment)
+  const texts = segments.flatMap((segment) => segment.ids)
+  const removals = segments.flatMap((segment) => segment.removed)
+  const chars = segments.reduce((sum, segment) => sum + segment.text.length, 0)
+  const keys = storage.keysWritten.length
+  const seenWrites = { keys, segments: segments.length, texts: texts.length, removals: removals.length, chars }
+  if (changes === undefined) return { added: 0, updated: 0, removed: 0, ...seenWrites }
   for (const kind of ['added', 'updated', 'removed'] as const) {
     const ids = changes[kind].map((e) => e.id)
     checks.expect(sameSet(ids, expected[kind]), `${what}: changes$ reported ${ids.length} ${kind}, expected exactly the ${expected[kind].size} of the delta`)
   }
-  const eventKeys = keysWritten.filter((key) => key.startsWith('e:'))
-  checks.expect(sameSet(eventKeys, deltaKeys) && keysWritten.length <= deltaKeys.size + 1, `${what}: wrote ${keysWritten.length} storage keys, expected the ${deltaKeys.size} of the delta (and the meta record)`)
-  return { added: changes.added.length, updated: changes.updated.length, removed: changes.removed.length, keys: keysWritten.length, deltaKeys: deltaKeys.size }
+  checks.expect(
+    sameSet(texts, new Set([...expected.added, ...expected.updated])) && texts.length === expected.added.size + expected.updated.size && sameSet(removals, expected.removed) && keys === segments.length + 1,
+    `${what}: wrote ${keys} storage keys holding ${texts.length} texts and ${removals.length} removals, expected the ${expected.added.size + expected.updated.size} texts and ${expected.removed.size} removals of the delta (and the meta record)`,
+  )
+  return { added: changes.added.length, updated: changes.updated.length, removed: changes.removed.length, ...seenWrites }
 }
 
 function checkIdentity(what: string, store: WorkstreamStore, before: ReadonlyMap<string, WorkstreamEvent>, ids: readonly string[], delta: { added: ReadonlySet<string>; updated: ReadonlySet<string> }, checks: Checks): { kept: number; expected: number } {

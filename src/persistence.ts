@@ -4,11 +4,15 @@ import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord } from './mutation'
 import { memoryStorage, type SyncStorage, type SyncStorageArea } from './storage'
+import { EventSegments, SEGMENT_PREFIX, type SegmentLayout } from './eventSegments'
 import { checkSeededWorkstreamEvent, checkWorkstreamEvent } from './validate'
 import { changedIds, EMPTY_SNAPSHOT, snapshotOf, type ServerSnapshot } from './view'
 
-/** The cache's format. A cache of another format is discarded (there is no migration yet). */
-export const CACHE_FORMAT = 1
+/**
+ * The cache's format. A cache of another format is discarded (there is no migration yet).
+ * 2: events in segments (1: one key per event).
+ */
+export const CACHE_FORMAT = 2
 
 /**
  * How long the cache may take to open and load before the store goes on in memory: an IndexedDB
@@ -18,7 +22,6 @@ export const CACHE_FORMAT = 1
 export const LOAD_TIMEOUT_MS = 10_000
 
 const META_KEY = 'meta'
-const EVENT_PREFIX = 'e:'
 const RECORD_PREFIX = 'm:'
 /**
  * A follower's own copy of a mutation it queued, written at once so that it survives the tab.
@@ -42,7 +45,7 @@ export interface PersistedData {
 
 const NO_CACHE: PersistedData = { snapshot: undefined, records: [], lastSyncedAt: undefined }
 
-interface Meta {
+interface Meta extends SegmentLayout {
   readonly format: number
   readonly namespace: string
   readonly lastSyncedAt?: number
@@ -60,15 +63,17 @@ export interface PersistenceOptions {
 }
 
 /**
- * The cache on top of a storage area: one key per event (its JSON text), one per mutation, and
- * a meta record with the format. Writes only the delta since the last save, coalesced, in
- * order. A storage failure switches it to memory for the rest of the store's life.
+ * The cache on top of a storage area: the events' JSON texts in segments (see EventSegments),
+ * one key per mutation, and a meta record with the format and the segments that hold the
+ * events, written with them. Writes only the delta since the last save, coalesced, in order.
+ * A storage failure switches it to memory for the rest of the store's life.
  */
 export class Persistence {
   #area: SyncStorageArea
   #fellBack = false
   readonly #options: PersistenceOptions
   #saved: ServerSnapshot = EMPTY_SNAPSHOT
+  readonly #segments = new EventSegments()
   #savedRecords = new Map<string, MutationRecord>()
   #savedSyncedAt: number | undefined
   #metaSaved = false
@@ -97,31 +102,30 @@ export class Persistence {
     }
     if (stored.length === 0) return this.#nothingSaved()
     const meta = stored.find(([key]) => key === META_KEY)?.[1] as Partial<Meta> | undefined
-    if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== this.#options.namespace) {
-      const found = meta && typeof meta === 'object' ? `format ${String(meta.format)}` : 'no readable meta record'
+    if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== this.#options.namespace || !isLayout(meta)) {
+      const found = !meta || typeof meta !== 'object' ? 'no readable meta record' : meta.format === CACHE_FORMAT && meta.namespace === this.#options.namespace ? 'an unreadable list of segments' : `format ${String(meta.format)}`
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
       await this.#clearArea()
       return this.#nothingSaved()
     }
-    const events: WorkstreamEvent[] = []
-    const texts: string[] = []
+    const segments = new Map<number, unknown>()
     const records: MutationRecord[] = []
     const handed: MutationRecord[] = []
     const bad: string[] = []
     for (const [key, value] of stored) {
-      if (key.startsWith(EVENT_PREFIX)) {
-        const event = readEvent(key.slice(EVENT_PREFIX.length), value)
-        if (event) {
-          events.push(event)
-          texts.push(value as string)
-        } else {
-          bad.push(key)
-        }
+      if (key.startsWith(SEGMENT_PREFIX)) {
+        const seq = Number(key.slice(SEGMENT_PREFIX.length))
+        if (Number.isInteger(seq) && seq >= 0) segments.set(seq, value)
+        else bad.push(key)
       } else if (key.startsWith(RECORD_PREFIX) || key.startsWith(HANDED_PREFIX)) {
         if (isRecord(value)) (key.startsWith(RECORD_PREFIX) ? records : handed).push(value)
         else bad.push(key)
       }
     }
+    const read = this.#segments.read(meta, segments, readEvent)
+    const { events, texts } = read
+    for (const entry of read.bad) bad.push(entry.startsWith(SEGMENT_PREFIX) ? entry : `event ${JSON.stringify(entry)}`)
+    for (const key of read.stale) this.#pending.set(key, DELETE)
     // A follower's copy of a mutation the leader has saved is superseded: deleted, not read.
     const leaders = new Set(records.map((r) => r.id))
     const superseded: string[] = []
@@ -133,16 +137,20 @@ export class Persistence {
     if (superseded.length) this.#schedule()
     if (bad.length) {
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded ${bad.length} unreadable cache entr${bad.length === 1 ? 'y' : 'ies'} (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}). The next snapshot restores events; a lost mutation cannot be restored.`))
-      for (const key of bad) this.#pending.set(key, DELETE)
+      // Keys go; an unreadable event in a readable segment goes when the next change rewrites them all.
+      for (const key of bad) if (!key.startsWith('event ')) this.#pending.set(key, DELETE)
       this.#schedule()
     }
+    if (read.stale.length) this.#schedule()
     sortInQueueOrder(records)
-    // One event per key, and each event's id is its key: the list has no duplicate ids.
+    // Each event is read once, from the newest segment that has it: the list has no duplicate ids.
     const snapshot = snapshotOf(events)
     this.#saved = snapshot
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
     this.#metaSaved = true
+    // The meta record no longer lists the unreadable segments.
+    if (read.bad.length) this.#writeMeta(meta.lastSyncedAt)
     return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt }
   }
 
@@ -153,26 +161,27 @@ export class Persistence {
    */
   save(server: ServerSnapshot, records: readonly MutationRecord[], lastSyncedAt: number | undefined, rawText?: (id: string) => string | undefined): void {
     if (server.byId !== this.#saved.byId) {
-      let changed = false
-      const write = (id: string, event: WorkstreamEvent | undefined): void => {
-        this.#pending.set(EVENT_PREFIX + id, event === undefined ? DELETE : (rawText?.(id) ?? JSON.stringify(event)))
-        changed = true
-      }
+      const changed: string[] = []
+      const removed: string[] = []
       const saved = this.#saved.byId
       const ids = changedIds(this.#saved, server)
       if (ids !== undefined) {
-        for (const id of ids) write(id, server.byId.get(id))
+        for (const id of ids) (server.byId.has(id) ? changed : removed).push(id)
       } else {
         // Without a delta (after a takeover, the snapshot came from the old leader's messages and
         // the saved one from storage: other objects), equal events need no write.
         for (const [id, event] of server.byId) {
           const before = saved.get(id)
-          if (before !== event && !jsonEqual(before, event)) write(id, event)
+          if (before !== event && !jsonEqual(before, event)) changed.push(id)
         }
-        for (const id of saved.keys()) if (!server.byId.has(id)) write(id, undefined)
+        for (const id of saved.keys()) if (!server.byId.has(id)) removed.push(id)
       }
+      const writes = this.#segments.write(changed, removed, server.byId.keys(), (id) => rawText?.(id) ?? JSON.stringify(server.byId.get(id)))
+      for (const [key, segment] of writes.sets) this.#pending.set(key, segment)
+      for (const key of writes.deletes) this.#pending.set(key, DELETE)
       this.#saved = server
-      if (changed || lastSyncedAt !== this.#savedSyncedAt) this.#writeMeta(lastSyncedAt)
+      // The meta record lists the segments: it goes in the same write as they do.
+      if (writes.sets.length || writes.deletes.length || lastSyncedAt !== this.#savedSyncedAt) this.#writeMeta(lastSyncedAt)
     }
     const current = new Set<string>()
     for (const record of records) {
@@ -258,6 +267,7 @@ export class Persistence {
    */
   #nothingSaved(): PersistedData {
     this.#saved = EMPTY_SNAPSHOT
+    this.#segments.reset()
     this.#savedRecords = new Map()
     this.#savedSyncedAt = undefined
     this.#metaSaved = false
@@ -280,7 +290,7 @@ export class Persistence {
   }
 
   #writeMeta(lastSyncedAt: number | undefined): void {
-    const meta: Meta = { format: CACHE_FORMAT, namespace: this.#options.namespace, ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}) }
+    const meta: Meta = { format: CACHE_FORMAT, namespace: this.#options.namespace, ...this.#segments.layout(), ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}) }
     this.#pending.set(META_KEY, meta)
     this.#savedSyncedAt = lastSyncedAt
     this.#metaSaved = true
@@ -357,11 +367,16 @@ function sortInQueueOrder(records: MutationRecord[]): void {
   records.sort((a, b) => at(a) - at(b) || rank(a) - rank(b))
 }
 
-function readEvent(id: string, value: unknown): WorkstreamEvent | undefined {
-  if (typeof value !== 'string') return undefined
+/** The meta record's list of segments: sequence numbers, and how many of them the last rewrite wrote. */
+function isLayout(meta: Partial<Meta>): meta is Meta {
+  const { segments, base } = meta
+  return Array.isArray(segments) && segments.every((seq) => Number.isInteger(seq) && seq >= 0) && Number.isInteger(base) && base! >= 0 && base! <= segments.length
+}
+
+function readEvent(id: string, text: string): WorkstreamEvent | undefined {
   let event: unknown
   try {
-    event = JSON.parse(value)
+    event = JSON.parse(text)
   } catch {
     return undefined
   }

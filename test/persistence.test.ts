@@ -6,6 +6,7 @@ import { snapshotOf } from '../src/view'
 import type { MutationRecord } from '../src/mutation'
 import { makeStore, startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
+import { cacheMeta, segmentOf } from './support/rawCache'
 import { storeNamespace } from '../src/storeOptions'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
@@ -32,7 +33,7 @@ function failingWrites(name: string): SyncStorage & { failing: boolean } {
 }
 
 describe('persistence', () => {
-  it('stores one key per event and writes only the delta', async () => {
+  it('stores the events in segments, and a change as one more segment with only the delta', async () => {
     const server = await startServer({ events: initial })
     const idb = new IDBFactory()
     const storage = indexedDbStorage({ name: 'delta', indexedDB: idb })
@@ -43,9 +44,15 @@ describe('persistence', () => {
     await store.refresh()
     await store.dispose()
     const area = storage.open(storeNamespace(server.url))
-    const keys = (await area.entries()).map(([key]) => key).sort()
-    expect(keys).toEqual(['e:a', 'meta'])
+    const stored = new Map(await area.entries())
+    expect([...stored.keys()].sort()).toEqual(['meta', 's:0', 's:1'])
+    expect(stored.get('meta')).toMatchObject({ segments: [0, 1], base: 1 })
+    expect(stored.get('s:0')).toMatchObject({ ids: ['a', 'b'].sort(), removed: [] })
+    expect(stored.get('s:1')).toMatchObject({ ids: ['a'], removed: ['b'] })
     area.close()
+    const reloaded = makeStore(server, { storage })
+    await reloaded.ready
+    expect(reloaded.events.map((e) => e.readable)).toEqual(['changed'])
   })
 
   it('writes everything again, meta record included, after a load that found the storage emptied by another tab', async () => {
@@ -87,13 +94,13 @@ describe('persistence', () => {
   })
 
   it('writes what a snapshot says changed from the one it saved, and compares everything otherwise', async () => {
-    const written: string[][] = []
+    const written: Array<[string, unknown]> = []
     const inner = memoryStorage()
     const storage: SyncStorage = {
       kind: 'recording',
       open(namespace) {
         const area = inner.open(namespace)
-        return { ...area, setMany: (items) => (written.push(items.map(([key]) => key)), area.setMany(items)), delMany: (keys) => (written.push(keys.map((key) => `-${key}`)), area.delMany(keys)) }
+        return { ...area, setMany: (items) => (written.push(...(items as Array<[string, unknown]>)), area.setMany(items)) }
       },
     }
     const persistence = new Persistence({ storage, namespace: 'n', onError: (error) => expect.unreachable(error.message) })
@@ -106,13 +113,14 @@ describe('persistence', () => {
     const byId = new Map([['a', a], ['c', c]])
     persistence.save({ events: [a, c], byId, changedFrom: { from: first.stamp!, ids: ['c', 'b'] } }, [], 2)
     await persistence.flush()
-    expect(written.flat().sort()).toEqual(['-e:b', 'e:c', 'meta'])
+    expect(written.map(([key]) => key).sort()).toEqual(['meta', 's:1'])
+    expect(written.find(([key]) => key === 's:1')?.[1]).toMatchObject({ ids: ['c'], removed: ['b'] })
     written.length = 0
     // A delta from a map this cache never saved is ignored: the full comparison finds the change.
     const a2 = makeEvent('a', 0, { readable: 'changed' })
     persistence.save({ events: [a2, c], byId: new Map([['a', a2], ['c', c]]), changedFrom: { from: first.stamp!, ids: [] } }, [], 3)
     await persistence.flush()
-    expect(written.flat().sort()).toEqual(['e:a', 'meta'])
+    expect(written.find(([key]) => key === 's:2')?.[1]).toMatchObject({ ids: ['a'], removed: [] })
     const loaded = await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()
     expect(loaded.snapshot?.events.map((e) => e.readable).sort()).toEqual(['changed', 'event c'])
   })
@@ -167,19 +175,30 @@ describe('persistence', () => {
     const server = await startServer({ events: initial })
     const storage = memoryStorage()
     const namespace = storeNamespace(server.url)
+    const texts: Array<[string, string]> = [
+      ['good', JSON.stringify(makeEvent('good'))],
+      ['broken', '{"id": "broken", '],
+      ['shape', JSON.stringify({ id: 'shape' })],
+      ['other', JSON.stringify(makeEvent('mismatch'))],
+    ]
     await storage.open(namespace).setMany([
-      ['meta', { format: CACHE_FORMAT, namespace }],
-      ['e:good', JSON.stringify(makeEvent('good'))],
-      ['e:broken', '{"id": "broken", '],
-      ['e:shape', JSON.stringify({ id: 'shape' })],
-      ['e:other', JSON.stringify(makeEvent('mismatch'))],
+      ['meta', cacheMeta(namespace, [0, 1])],
+      ['s:0', segmentOf(texts)],
+      ['s:1', { ids: ['x'], lengths: [3], text: 'too long for its lengths', removed: [] }],
       ['m:bad', { kind: 'create', id: 'bad' }],
     ])
     const store = makeStore(server, { storage })
     await store.ready
     expect(store.events.map((e) => e.id)).toEqual(['good'])
     expect(store.outbox).toEqual([])
-    expect(store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/4 unreadable cache entries/)
+    expect(store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/5 unreadable cache entries \(m:bad, s:1, event "other", …\)/)
+    // What is unreadable is gone from storage once the next snapshot is saved.
+    await store.refresh()
+    await store.dispose()
+    const reloaded = makeStore(server, { storage })
+    await reloaded.ready
+    expect(reloaded.errors).toEqual([])
+    expect(reloaded.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
   })
 
   it('wipes the cache and the outbox on clear()', async () => {

@@ -2,6 +2,7 @@ import { forceCloseDatabase, IDBFactory, IDBObjectStore } from 'fake-indexeddb'
 import { describe, expect, it } from 'vitest'
 import type { Timers } from '../src/environment'
 import { CACHE_FORMAT, LOAD_TIMEOUT_MS } from '../src/persistence'
+import { cacheMeta, segmentOf } from './support/rawCache'
 import { indexedDbStorage } from '../src/storage'
 import type { StoreOptions } from '../src/storeOptions'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
@@ -277,12 +278,18 @@ describe('cache contents', () => {
     const namespace = storeNamespace(server.url)
     const goodDelete = { id: 'm-good', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0 }
     await writeRaw(idb, namespace, [
-      ['meta', { format: CACHE_FORMAT, namespace }],
-      ['e:b', JSON.stringify(initial[1])],
-      ['e:object', makeEvent('object')],
-      ['e:date', new Date()],
-      ['e:deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`],
-      ['e:truncated', JSON.stringify(makeEvent('truncated')).slice(0, 40)],
+      ['meta', cacheMeta(namespace, [0, 1, 2, 3])],
+      [
+        's:0',
+        segmentOf([
+          ['b', JSON.stringify(initial[1])],
+          ['deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`],
+          ['truncated', JSON.stringify(makeEvent('truncated')).slice(0, 40)],
+        ]),
+      ],
+      ['s:1', makeEvent('object')],
+      ['s:2', new Date()],
+      ['s:3', { ids: ['c'], lengths: [-1], text: '', removed: [] }],
       ['m-wrong-key', 'ignored: not a known prefix'],
       ['m:string', 'a create'],
       ['m:bad-seed', { ...goodDelete, id: 'm-bad-seed', kind: 'create', eventId: 'x', seed: { trigger: 1 } }],
@@ -294,7 +301,7 @@ describe('cache contents', () => {
     await store.ready
     expect(ids(store.events)).toEqual(['b'])
     expect(store.outbox.map((m) => m.id)).toEqual(['m-good'])
-    expect(store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/Discarded 8 unreadable cache entries/)
+    expect(store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/Discarded 9 unreadable cache entries/)
     await store.flush()
     expect(ids(server.events())).toEqual(['b'])
   })

@@ -96,12 +96,22 @@ window.harness = {
         request.onerror = () => reject(request.error)
       })
       try {
-        const keys = await new Promise<IDBValidKey[]>((resolve, reject) => {
-          const request = db.transaction('entries', 'readonly').objectStore('entries').getAllKeys()
-          request.onsuccess = () => resolve(request.result)
-          request.onerror = () => reject(request.error)
-        })
-        for (const key of keys) if (typeof key === 'string' && key.startsWith('e:')) ids.push(key.slice(2))
+        // The events are in the segments the meta record lists; each segment's ids name its events.
+        const read = (key: string) =>
+          new Promise<unknown>((resolve, reject) => {
+            const request = db.transaction('entries', 'readonly').objectStore('entries').get(key)
+            request.onsuccess = () => resolve(request.result)
+            request.onerror = () => reject(request.error)
+          })
+        const meta = (await read('meta')) as { segments?: number[] } | undefined
+        const live = new Set<string>()
+        const removed = new Set<string>()
+        for (const seq of [...(meta?.segments ?? [])].reverse()) {
+          const segment = (await read(`s:${seq}`)) as { ids: string[]; removed: string[] }
+          for (const id of segment.removed) if (!live.has(id)) removed.add(id)
+          for (const id of segment.ids) if (!removed.has(id)) live.add(id)
+        }
+        ids.push(...live)
       } finally {
         db.close()
       }
