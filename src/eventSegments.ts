@@ -10,7 +10,10 @@ export const SEGMENT_PREFIX = 's:'
  */
 export const SEGMENT_CHARS = 256 * 1024
 
-/** Segments written since the last rewrite beyond this are merged into one. */
+/**
+ * Segments written since the last rewrite beyond this many, or beyond a quarter of the rewrite's
+ * own (a large cache takes larger changes), are merged: reads stay within a quarter more.
+ */
 export const MAX_DELTA_SEGMENTS = 32
 
 /**
@@ -157,7 +160,7 @@ export class EventSegments {
     const sets = this.#append(changed, gone, textOf)
     this.#order.push(...sets.map(([key]) => Number(key.slice(SEGMENT_PREFIX.length))))
     if (this.#totalChars - this.#liveChars > this.#liveChars + SEGMENT_CHARS) return this.#rewrite(ids, textOf)
-    if (this.#order.length - this.#base > MAX_DELTA_SEGMENTS) return this.#mergeDeltas(sets, textOf)
+    if (this.#order.length - this.#base > Math.max(MAX_DELTA_SEGMENTS, this.#base / 4)) return this.#mergeDeltas(sets, textOf)
     return { sets, deletes: [] }
   }
 

@@ -58,7 +58,7 @@ export interface PersistenceOptions {
   onError: (error: WorkstreamSyncError) => void
   /** For the load deadline. Default: the global timers. */
   timers?: Timers
-  /** Whether this cache is the one that writes the shared storage (the leader tab's): only it wipes it after a failure. Default: yes. */
+  /** Whether this cache is the one that writes the shared storage (the leader tab's): only it writes the events and wipes storage after a failure. Default: yes. */
   ownsStorage?: () => boolean
 }
 
@@ -305,7 +305,11 @@ export class Persistence {
       this.#pending = new Map()
       const sets: Array<[string, unknown]> = []
       const deletes: string[] = []
+      // The events and the meta record that lists them are the leader's to write: a tab that led
+      // until a moment ago would land its late segments over the new leader's, under the same keys.
+      const owns = this.#options.ownsStorage?.() ?? true
       for (const [key, value] of batch) {
+        if (!owns && (key === META_KEY || key.startsWith(SEGMENT_PREFIX))) continue
         if (value === DELETE) deletes.push(key)
         else sets.push([key, value])
       }

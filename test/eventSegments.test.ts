@@ -107,6 +107,17 @@ describe('event segments', () => {
     expect(stored.readBack().texts.has('e0')).toBe(false)
   })
 
+  it('lets a large cache take more segments before merging: a quarter of its rewrite’s', () => {
+    const big = 'w'.repeat(SEGMENT_CHARS * 0.6)
+    const initial = Array.from({ length: 160 }, (_, i): [string, string] => [`e${i}`, text(`e${i}`, big)])
+    const { stored, change } = cache(initial)
+    expect(stored.layout.base).toBe(160)
+    for (let i = 0; i < 40; i++) change([[`e${i}`, text(`e${i}`, 'small')]])
+    expect(stored.layout.segments.length - stored.layout.base).toBe(40)
+    change([['e40', text('e40', 'small')]])
+    expect(stored.layout.segments.length - stored.layout.base).toBe(1)
+  })
+
   it('rewrites everything once stale texts outweigh the live ones, so that storage holds about the cache', () => {
     const big = 'y'.repeat(SEGMENT_CHARS / 4)
     const initial = Array.from({ length: 8 }, (_, i): [string, string] => [`e${i}`, text(`e${i}`, big)])
@@ -150,7 +161,7 @@ describe('event segments', () => {
           const unique = new Map(set.map(([id, body]) => [id, text(id, body)]))
           change([...unique], remove.filter((id) => !unique.has(id)))
           expect(stored.readBack().texts).toEqual(texts)
-          expect(stored.layout.segments.length - stored.layout.base).toBeLessThanOrEqual(MAX_DELTA_SEGMENTS)
+          expect(stored.layout.segments.length - stored.layout.base).toBeLessThanOrEqual(Math.max(MAX_DELTA_SEGMENTS, stored.layout.base / 4))
           const live = [...texts.values()].reduce((sum, t) => sum + t.length, 0)
           expect(stored.chars).toBeLessThanOrEqual(2 * live + 2 * SEGMENT_CHARS)
         }

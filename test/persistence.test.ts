@@ -93,6 +93,17 @@ describe('persistence', () => {
     expect((await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()).records).toEqual([sending])
   })
 
+  it('leaves the events and the meta record to the leader once this tab no longer leads, writes it queued before included', async () => {
+    const storage = memoryStorage()
+    let leads = true
+    const persistence = new Persistence({ storage, namespace: 'n', onError: () => {}, ownsStorage: () => leads })
+    persistence.save(snapshotOf([makeEvent('a')]), [], 1)
+    // Another tab took the lead before the queued write went out (this one was frozen).
+    leads = false
+    await persistence.flush()
+    expect(await storage.open('n').entries()).toEqual([])
+  })
+
   it('writes what a snapshot says changed from the one it saved, and compares everything otherwise', async () => {
     const written: Array<[string, unknown]> = []
     const inner = memoryStorage()
