@@ -39,7 +39,7 @@ export const TARGET_COUNT = 10_000
 const SCALING_FROM = 10_000
 const SCALING_TO = 50_000
 const SCALED_KEYS = ['store-unchanged', 'store-2pct', 'store-cold', 'store-create']
-const REFERENCE_KEYS = [BASELINE_KEY, 'parse']
+const REFERENCE_KEYS = [BASELINE_KEY, 'parse', 'reader']
 
 /** The whole report as markdown, ready to paste into the README. */
 export function formatReport(report: BenchReport): string {
