@@ -49,9 +49,11 @@ export interface SegmentRead {
   readonly stale: string[]
 }
 
-interface Slot {
-  readonly seq: number
-  readonly length: number
+/** A listed segment: its size, how many texts it holds, and how many of them are current. */
+interface Stats {
+  readonly chars: number
+  readonly entries: number
+  live: number
 }
 
 /**
@@ -61,16 +63,17 @@ interface Slot {
  * whole cache is rewritten, so that reads stay few and the stored size stays near the cache's.
  */
 export class EventSegments {
-  /** The listed segments, oldest first, each with its size and how much of it is live. */
+  /** The listed segments, oldest first; the first `#base` were written by the last rewrite. */
   #order: number[] = []
   #base = 0
-  readonly #chars = new Map<number, number>()
-  /** Where each cached event's current text lies. */
-  readonly #slots = new Map<string, Slot>()
-  /** The events the rewrite's segments hold a text of, current or not. */
-  #baseIds = new Set<string>()
-  #liveChars = 0
-  #totalChars = 0
+  readonly #stats = new Map<number, Stats>()
+  /**
+   * Where each cached event's current text lies: its segment's number times two, plus one when
+   * a segment of the last rewrite also holds a text of it (a small integer: no object per event).
+   */
+  readonly #slots = new Map<string, number>()
+  /** Events a segment of the last rewrite holds that are gone since: their removal must outlive a merge. */
+  readonly #removedFromBase = new Set<string>()
   #nextSeq = 0
   /** Stored texts are unreadable in part: the next change rewrites everything. */
   #rewriteNext = false
@@ -88,11 +91,9 @@ export class EventSegments {
   reset(): void {
     this.#order = []
     this.#base = 0
-    this.#chars.clear()
+    this.#stats.clear()
     this.#slots.clear()
-    this.#baseIds = new Set()
-    this.#liveChars = 0
-    this.#totalChars = 0
+    this.#removedFromBase.clear()
     this.#rewriteNext = false
   }
 
@@ -107,27 +108,29 @@ export class EventSegments {
     const texts: string[] = []
     const bad: string[] = []
     const seen = new Set<string>()
-    const listed = new Set(layout.segments)
+    const readable = (seq: number): Segment | undefined => {
+      const segment = values.get(seq)
+      return isSegment(segment) ? segment : undefined
+    }
     for (let k = layout.segments.length - 1; k >= 0; k--) {
       const seq = layout.segments[k]!
-      const segment = values.get(seq)
-      if (!isSegment(segment)) {
+      const segment = readable(seq)
+      if (segment === undefined) {
         bad.push(SEGMENT_PREFIX + seq)
         continue
       }
-      this.#chars.set(seq, segment.text.length)
-      this.#totalChars += segment.text.length
+      const stats: Stats = { chars: segment.text.length, entries: segment.ids.length, live: 0 }
+      this.#stats.set(seq, stats)
       for (const id of segment.removed) seen.add(id)
       let end = segment.text.length
       // Backwards too: within a segment each id appears once, so the order does not matter, and the offsets come free.
       for (let i = segment.ids.length - 1; i >= 0; i--) {
         const id = segment.ids[i]!
-        const length = segment.lengths[i]!
-        const start = end - length
+        const start = end - segment.lengths[i]!
+        const text = segment.text.slice(start, end)
         end = start
         if (seen.has(id)) continue
         seen.add(id)
-        const text = segment.text.slice(start, start + length)
         const event = parse(id, text)
         if (event === undefined) {
           bad.push(id)
@@ -135,16 +138,23 @@ export class EventSegments {
         }
         events.push(event)
         texts.push(text)
-        this.#slots.set(id, { seq, length })
-        this.#liveChars += length
+        this.#slots.set(id, seq * 2)
+        stats.live++
       }
     }
-    this.#order = layout.segments.filter((seq) => this.#chars.has(seq))
-    const base = layout.segments.slice(0, layout.base).filter((seq) => this.#chars.has(seq))
+    this.#order = layout.segments.filter((seq) => this.#stats.has(seq))
+    const base = layout.segments.slice(0, layout.base).filter((seq) => this.#stats.has(seq))
     this.#base = base.length
-    for (const seq of base) for (const id of (values.get(seq) as Segment).ids) this.#baseIds.add(id)
+    for (const seq of base) {
+      for (const id of readable(seq)!.ids) {
+        const slot = this.#slots.get(id)
+        if (slot === undefined) this.#removedFromBase.add(id)
+        else this.#slots.set(id, slot | 1)
+      }
+    }
     this.#rewriteNext = bad.length > 0
     this.#nextSeq = Math.max(-1, ...values.keys()) + 1
+    const listed = new Set(layout.segments)
     const stale = [...values.keys()].filter((seq) => !listed.has(seq)).map((seq) => SEGMENT_PREFIX + seq)
     return { events: events.reverse(), texts: texts.reverse(), bad, stale }
   }
@@ -157,22 +167,31 @@ export class EventSegments {
     if (this.#order.length === 0 || this.#rewriteNext) return this.#rewrite(ids, textOf)
     const gone = removed.filter((id) => this.#slots.has(id))
     if (changed.length === 0 && gone.length === 0) return { sets: [], deletes: [] }
-    const sets = this.#append(changed, gone, textOf)
-    this.#order.push(...sets.map(([key]) => Number(key.slice(SEGMENT_PREFIX.length))))
-    if (this.#totalChars - this.#liveChars > this.#liveChars + SEGMENT_CHARS) return this.#rewrite(ids, textOf)
+    const sets = this.#append(changed, gone, textOf, false)
+    if (this.#staleChars() > this.#totalChars() / 2 + SEGMENT_CHARS) return this.#rewrite(ids, textOf)
     if (this.#order.length - this.#base > Math.max(MAX_DELTA_SEGMENTS, this.#base / 4)) return this.#mergeDeltas(sets, textOf)
     return { sets, deletes: [] }
+  }
+
+  #totalChars(): number {
+    let sum = 0
+    for (const stats of this.#stats.values()) sum += stats.chars
+    return sum
+  }
+
+  /** How much of what storage holds is stale, assuming a segment's texts are about the same size. */
+  #staleChars(): number {
+    let sum = 0
+    for (const { chars, entries, live } of this.#stats.values()) if (entries > 0) sum += (chars * (entries - live)) / entries
+    return sum
   }
 
   /** Writes every event anew and drops every segment before. */
   #rewrite(ids: Iterable<string>, textOf: (id: string) => string): SegmentWrites {
     const deletes = this.#order.map((seq) => SEGMENT_PREFIX + seq)
     this.reset()
-    const all = [...ids]
-    const sets = this.#append(all, [], textOf)
-    this.#order = sets.map(([key]) => Number(key.slice(SEGMENT_PREFIX.length)))
+    const sets = this.#append([...ids], [], textOf, true)
     this.#base = this.#order.length
-    this.#baseIds = new Set(all)
     return { sets, deletes }
   }
 
@@ -185,23 +204,17 @@ export class EventSegments {
     const merged = this.#order.slice(this.#base)
     const base = new Set(this.#order.slice(0, this.#base))
     const live: string[] = []
-    for (const [id, slot] of this.#slots) if (!base.has(slot.seq)) live.push(id)
-    const removed: string[] = []
-    for (const id of this.#baseIds) if (!this.#slots.has(id)) removed.push(id)
-    for (const seq of merged) {
-      this.#totalChars -= this.#chars.get(seq)!
-      this.#chars.delete(seq)
-    }
+    for (const [id, slot] of this.#slots) if (!base.has(Math.floor(slot / 2))) live.push(id)
+    for (const seq of merged) this.#stats.delete(seq)
     this.#order = [...base]
-    for (const id of live) this.#place(id, undefined)
-    const sets = this.#append(live, removed, textOf)
-    this.#order.push(...sets.map(([key]) => Number(key.slice(SEGMENT_PREFIX.length))))
+    // Back in; each keeps its mark of a text in the rewrite's segments, which must outlive it.
+    const sets = this.#append(live, [...this.#removedFromBase], textOf, false)
     const unwritten = new Set(pending.map(([key]) => key))
     return { sets, deletes: merged.map((seq) => SEGMENT_PREFIX + seq).filter((key) => !unwritten.has(key)) }
   }
 
-  /** New segments with the texts of `ids` and the removal of `removed`; the slots follow. */
-  #append(ids: readonly string[], removed: readonly string[], textOf: (id: string) => string): Array<[string, Segment]> {
+  /** New listed segments with the texts of `ids` and the removal of `removed`; the slots follow. `base`: a rewrite's. */
+  #append(ids: readonly string[], removed: readonly string[], textOf: (id: string) => string, base: boolean): Array<[string, Segment]> {
     const sets: Array<[string, Segment]> = []
     let chunk: { ids: string[]; lengths: number[]; parts: string[]; chars: number } = { ids: [], lengths: [], parts: [], chars: 0 }
     const close = (last: boolean): void => {
@@ -209,10 +222,10 @@ export class EventSegments {
       const seq = this.#nextSeq++
       const text = chunk.parts.join('')
       const segment: Segment = { ids: chunk.ids, lengths: chunk.lengths, text, removed: last ? removed : [] }
-      for (let i = 0; i < chunk.ids.length; i++) this.#place(chunk.ids[i]!, { seq, length: chunk.lengths[i]! })
-      if (last) for (const id of removed) this.#place(id, undefined)
-      this.#chars.set(seq, text.length)
-      this.#totalChars += text.length
+      this.#stats.set(seq, { chars: text.length, entries: chunk.ids.length, live: 0 })
+      this.#order.push(seq)
+      for (const id of chunk.ids) this.#place(id, seq, base)
+      if (last) for (const id of removed) this.#place(id, undefined, false)
       sets.push([SEGMENT_PREFIX + seq, segment])
       chunk = { ids: [], lengths: [], parts: [], chars: 0 }
     }
@@ -228,15 +241,22 @@ export class EventSegments {
     return sets
   }
 
-  #place(id: string, slot: Slot | undefined): void {
+  /** Moves `id`'s current text to segment `seq`, or (undefined) records its removal. */
+  #place(id: string, seq: number | undefined, base: boolean): void {
     const before = this.#slots.get(id)
-    if (before !== undefined) this.#liveChars -= before.length
-    if (slot === undefined) {
-      this.#slots.delete(id)
-    } else {
-      this.#slots.set(id, slot)
-      this.#liveChars += slot.length
+    const inBase = base || (before !== undefined ? (before & 1) === 1 : this.#removedFromBase.has(id))
+    if (before !== undefined) {
+      const stats = this.#stats.get(Math.floor(before / 2))
+      if (stats !== undefined) stats.live--
     }
+    if (seq === undefined) {
+      this.#slots.delete(id)
+      if (inBase) this.#removedFromBase.add(id)
+      return
+    }
+    this.#slots.set(id, seq * 2 + (inBase ? 1 : 0))
+    this.#stats.get(seq)!.live++
+    this.#removedFromBase.delete(id)
   }
 }
 

@@ -41,7 +41,7 @@ const seqOf = (key: string): number => Number(key.slice(SEGMENT_PREFIX.length))
 
 /** A cache as a map of id → text, changed through a log and a store the way Persistence does it. */
 function cache(initial: ReadonlyArray<[string, string]> = []) {
-  const log = new EventSegments()
+  let log = new EventSegments()
   const stored = new Stored()
   const texts = new Map<string, string>()
   const change = (set: ReadonlyArray<readonly [string, string]>, remove: readonly string[] = []): SegmentWrites => {
@@ -57,7 +57,12 @@ function cache(initial: ReadonlyArray<[string, string]> = []) {
     return writes
   }
   change(initial)
-  return { log, stored, texts, change }
+  /** A new session: a log that knows only what it reads from storage goes on writing. */
+  const reload = (): void => {
+    log = new EventSegments()
+    log.read(stored.layout, stored.values, (id, t) => ({ id, text: t }) as unknown as WorkstreamEvent)
+  }
+  return { stored, texts, change, reload }
 }
 
 const text = (id: string, body = ''): string => JSON.stringify({ id, body })
@@ -153,11 +158,13 @@ describe('event segments', () => {
     const step = fc.record({
       set: fc.array(fc.tuple(fc.constantFrom(...ids), fc.string({ maxLength: 40, unit: 'binary' })), { maxLength: 4 }),
       remove: fc.uniqueArray(fc.constantFrom(...ids), { maxLength: 2 }),
+      reload: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
     })
     fc.assert(
       fc.property(fc.array(step, { minLength: MAX_DELTA_SEGMENTS + 8, maxLength: 120 }), (steps) => {
-        const { stored, change, texts } = cache()
-        for (const { set, remove } of steps) {
+        const { stored, change, texts, reload } = cache()
+        for (const { set, remove, reload: reloads } of steps) {
+          if (reloads) reload()
           const unique = new Map(set.map(([id, body]) => [id, text(id, body)]))
           change([...unique], remove.filter((id) => !unique.has(id)))
           expect(stored.readBack().texts).toEqual(texts)
