@@ -15,6 +15,12 @@ export interface SyncState {
   readonly lastSyncedAt: number | undefined
   /** How the last action settled callers' promises. Cleared by every action. */
   readonly settled: readonly Settlement[]
+  /**
+   * The server's id of each create it named otherwise, by the client's id, for the latest
+   * creates whose records have ended: a delete another tab makes by the client's id, just
+   * after, still goes to the server's.
+   */
+  readonly renamed: ReadonlyMap<string, string>
 }
 
 export type SyncAction =
@@ -67,7 +73,11 @@ export const initialState: SyncState = {
   records: [],
   lastSyncedAt: undefined,
   settled: [],
+  renamed: new Map(),
 }
+
+/** How many ended renames the state remembers. */
+const RENAMES_KEPT = 1000
 
 const ABORTED_BY_DELETE: MutationError = { kind: 'aborted', message: 'The create was cancelled by a delete of its event before it reached the server.' }
 const DISCARDED: MutationError = { kind: 'aborted', message: 'The mutation was discarded from the dead-letter list.' }
@@ -75,6 +85,26 @@ const CLEARED: MutationError = { kind: 'aborted', message: 'The store was cleare
 
 /** The pure reducer of the sync state. */
 export function reduce(state: SyncState, action: SyncAction): SyncState {
+  const next = reduceRecords(state, action)
+  return next.records === state.records || action.type === 'cleared' ? next : rememberRenames(state.records, next)
+}
+
+/** Keeps the renames of the confirmed creates that left the outbox. */
+function rememberRenames(before: readonly MutationRecord[], next: SyncState): SyncState {
+  let renamed: Map<string, string> | undefined
+  const after = new Set(next.records.map((r) => r.id))
+  for (const r of before) {
+    const clientId = r.seed?.internal_identifier
+    if (r.kind !== 'create' || r.state !== 'confirmed' || clientId === undefined || clientId === r.eventId || after.has(r.id)) continue
+    renamed ??= new Map(next.renamed)
+    renamed.delete(clientId)
+    renamed.set(clientId, r.eventId)
+    if (renamed.size > RENAMES_KEPT) renamed.delete(renamed.keys().next().value!)
+  }
+  return renamed ? { ...next, renamed } : next
+}
+
+function reduceRecords(state: SyncState, action: SyncAction): SyncState {
   const base = state.settled.length === 0 ? state : { ...state, settled: [] }
   switch (action.type) {
     case 'hydrated':
@@ -103,7 +133,7 @@ export function reduce(state: SyncState, action: SyncAction): SyncState {
       const known = new Set(copies.map((r) => r.id))
       const ended = new Set(action.ended)
       const merged = [...copies, ...action.records.filter((r) => !known.has(r.id) && !ended.has(r.id))]
-      const records = merged.map((r) => fromEarlierSession(toServerId(r, merged), action.now, action.graceMs))
+      const records = merged.map((r) => fromEarlierSession(toServerId(r, merged, base.renamed), action.now, action.graceMs))
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
@@ -242,7 +272,7 @@ function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, cla
 
 function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
   if (state.records.some((r) => r.id === queued.id)) return state
-  const record = toServerId(queued, state.records)
+  const record = toServerId(queued, state.records, state.renamed)
   if (record.kind === 'delete' && cancelUnsent) {
     const create = findLast(state.records, (r) => r.eventId === record.eventId && r.state !== 'confirmed')
     if (create && create.kind === 'create' && neverReachedServer(create)) {
@@ -269,12 +299,14 @@ function furtherAlong(copy: MutationRecord, stored: MutationRecord | undefined):
 
 /**
  * A delete made against the client id of a create the server has since named otherwise (in
- * another tab, or while taking over) goes to the server's id, which the create's record holds.
+ * another tab, or while taking over) goes to the server's id, which the create's record holds,
+ * or once that record has ended, the state's renames.
  */
-function toServerId(record: MutationRecord, records: readonly MutationRecord[]): MutationRecord {
+function toServerId(record: MutationRecord, records: readonly MutationRecord[], renamed: ReadonlyMap<string, string>): MutationRecord {
   if (record.kind !== 'delete') return record
-  const renamed = records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === record.eventId && r.eventId !== record.eventId)
-  return renamed ? { ...record, eventId: renamed.eventId } : record
+  const create = records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === record.eventId && r.eventId !== record.eventId)
+  const serverId = create?.eventId ?? renamed.get(record.eventId)
+  return serverId !== undefined ? { ...record, eventId: serverId } : record
 }
 
 /** Queued and never sent, or every failure so far was an answer from the server that it did not commit. */

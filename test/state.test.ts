@@ -259,6 +259,15 @@ describe('a delete of a create the server named otherwise', () => {
     expect(state.records.find((r) => r.id === 'm2')?.eventId).toBe('server-1')
   })
 
+  it('goes to the server’s id when it comes after the create’s record ended (another tab’s delete, just after)', () => {
+    const named = makeEvent('server-1', 3)
+    const confirmed = run(requested(1), queued(createRecord('m1', 'c', 1)), sent('m1'), { type: 'mutationConfirmed', id: 'm1', event: named }, requested(2), snapshot(2, [a, b, named]))
+    expect(confirmed.records).toEqual([])
+    const state = reduce(confirmed, queued(deleteRecord('m2', 'c')))
+    expect(state.records.find((r) => r.id === 'm2')?.eventId).toBe('server-1')
+    expect(reduce(confirmed, { type: 'cleared' }).renamed.size).toBe(0)
+  })
+
   it('goes to the server’s id when it was queued while taking over, and storage says the create was confirmed', () => {
     const confirmed: MutationRecord = { ...createRecord('m1', 'c'), state: 'confirmed', eventId: 'server-1', confirmedSeq: 1 }
     const own = { ...deleteRecord('m2', 'c'), origin: 'me' }

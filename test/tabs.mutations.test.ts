@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { makeSeed } from './support/events'
-import { countingStorage, makeStore, until } from './support/harness'
+import { makeEvent, makeSeed } from './support/events'
+import { countingStorage, makeStore, startServer, until } from './support/harness'
+import { memoryTabs } from './support/memoryTabs'
 import { failingWritesTo } from './support/storageGates'
 import { eventFromSeed } from '../src/eventFromSeed'
-import { newCreateRecord } from '../src/mutation'
+import { newCreateRecord, newDeleteRecord } from '../src/mutation'
 import { storeNamespace } from '../src/storeOptions'
 import { twoTabs } from './support/twoTabs'
 import { manualSource } from '../src/environment'
@@ -27,6 +28,26 @@ describe('a follower’s mutations, in the leader', () => {
     expect(leader.get('e-far')).toBeDefined()
     expect(server.requests.count('snapshot') - before).toBeLessThanOrEqual(2)
     expect(server.requests.count('create')).toBe(1)
+  })
+})
+
+describe('a delete from another tab by a client id the server renamed', () => {
+  it('goes to the server’s id though the leader’s record of the create has ended (bug: it went to the client id, and the event stayed)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage: memoryStorage(), tabs: hub.join() })
+    await until(leader.status$, (status) => status.isLeader && status.phase !== 'hydrating')
+    const { event, confirmed } = leader.create(makeSeed('named by the server'))
+    const named = await confirmed
+    expect(named.id).not.toBe(event.id)
+    await leader.refresh()
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    // A tab that still showed the create under its client id deletes it.
+    const late = hub.join()
+    late.post({ type: 'mutation', from: 'late', record: newDeleteRecord({ id: 'm-late', eventId: event.id, now: Date.now(), seq: 0, origin: 'late' }) })
+    await until(leader.outbox$, (outbox) => outbox.some((r) => r.id === 'm-late'))
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    expect(server.events().map((e) => e.id)).toEqual(['a'])
   })
 })
 
