@@ -101,7 +101,10 @@ export class Persistence {
       return NO_CACHE
     }
     if (stored.length === 0) return this.#nothingSaved()
-    const meta = stored.find(([key]) => key === META_KEY)?.[1] as Partial<Meta> | undefined
+    // Followers' own mutations may be all there is: a follower writes no meta record (it lists
+    // the leader's segments, which a follower's copy of it would hide).
+    const onlyHanded = stored.every(([key]) => key.startsWith(HANDED_PREFIX))
+    const meta = (onlyHanded ? { format: CACHE_FORMAT, namespace: this.#options.namespace, segments: [], base: 0 } : stored.find(([key]) => key === META_KEY)?.[1]) as Partial<Meta> | undefined
     if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== this.#options.namespace || !isLayout(meta)) {
       const found = !meta || typeof meta !== 'object' ? 'no readable meta record' : meta.format === CACHE_FORMAT && meta.namespace === this.#options.namespace ? 'an unreadable list of segments' : `format ${String(meta.format)}`
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
@@ -148,7 +151,7 @@ export class Persistence {
     this.#saved = snapshot
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
-    this.#metaSaved = true
+    this.#metaSaved = !onlyHanded
     // The meta record no longer lists the unreadable segments.
     if (read.bad.length) this.#writeMeta(meta.lastSyncedAt)
     return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt }
@@ -214,11 +217,6 @@ export class Persistence {
     // Issued at once, not behind this cache's earlier writes: it must land before whatever the
     // leader writes about this mutation once it hears of it (its delete, if it settles it unsent).
     const entries: Array<[string, unknown]> = [[HANDED_PREFIX + record.id, record]]
-    if (!this.#metaSaved) {
-      this.#writeMeta(this.#savedSyncedAt)
-      entries.push([META_KEY, this.#pending.get(META_KEY)])
-      this.#pending.delete(META_KEY)
-    }
     const written = this.#area.setMany(entries).catch((error: unknown) => {
       this.#fallBack(error, 'write')
       return this.#area.setMany(entries)
@@ -229,8 +227,7 @@ export class Persistence {
   /**
    * Deletes the records of settled mutations that this cache never saved: a follower tab wrote
    * them (putRecord) and the leader settled them without queueing them, as a create and its
-   * delete that cancel each other; or, in the follower, the leader settled them while its own
-   * storage had failed. Call after save(); the records it saved go by its delta.
+   * delete that cancel each other. Call after save(); the records it saved go by its delta.
    */
   forget(mutationIds: readonly string[]): void {
     let forgotten = false
@@ -241,6 +238,15 @@ export class Persistence {
       forgotten = true
     }
     if (forgotten) this.#schedule()
+  }
+
+  /**
+   * Follower: deletes its own copies of mutations the leader settled. Only those: the leader's
+   * record of a mutation it confirmed stays until its next snapshot, which it needs after a reload.
+   */
+  forgetHanded(mutationIds: readonly string[]): void {
+    for (const id of mutationIds) this.#pending.set(HANDED_PREFIX + id, DELETE)
+    if (mutationIds.length) this.#schedule()
   }
 
   /** Resolves when every write queued so far has landed (or failed over to memory). */

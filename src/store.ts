@@ -89,7 +89,7 @@ class Store implements WorkstreamStore {
       settle: (settled) => {
         this.#callers.settle(settled)
         // The copy this follower wrote of its mutation goes too: a leader whose storage failed cannot delete it.
-        this.#persistence.forget(settled.map((s) => s.mutationId))
+        this.#persistence.forgetHanded(settled.map((s) => s.mutationId))
       },
       retry: (id) => this.#dispatch({ type: 'mutationRetried', id }),
       discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),

@@ -73,6 +73,33 @@ describe('a follower’s mutations, in storage', () => {
     await reloaded.flush()
     expect(server.requests.count('create') + server.requests.count('delete')).toBe(0)
   })
+  it('keeps the leader’s cache when a follower that found storage empty writes its mutation (bug: its meta record hid the cached events)', async () => {
+    const { server, leader, follower, storage } = await twoTabs()
+    // Both tabs read storage while it was empty; now the leader fills the cache.
+    await leader.refresh()
+    await leader.flush()
+    follower.create(makeSeed('from the follower'))
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    await follower.dispose()
+    await leader.dispose()
+    const reloaded = makeStore(server, { storage, online: manualSource(false) })
+    await reloaded.ready
+    expect(reloaded.events.map((e) => e.id)).toEqual(expect.arrayContaining(['a', 'b']))
+  })
+
+  it('keeps the leader’s record of a follower’s confirmed delete, so that a reload before the next poll still hides the event (bug: the follower deleted it)', async () => {
+    const { server, leader, follower, storage } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    await follower.delete('a')
+    await leader.flush()
+    await follower.flush()
+    await follower.dispose()
+    await leader.dispose()
+    const reloaded = makeStore(server, { storage, online: manualSource(false) })
+    await reloaded.ready
+    expect(reloaded.events.map((e) => e.id)).toEqual(['b'])
+  })
 })
 
 describe('several tabs on one storage, one failing', () => {
