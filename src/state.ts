@@ -273,6 +273,12 @@ function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, cla
 function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
   if (state.records.some((r) => r.id === queued.id)) return state
   const record = toServerId(queued, state.records, state.renamed)
+  if (record.kind === 'create' && state.renamed.has(record.eventId)) {
+    // The client id is used again: a delete by it means this create from now on.
+    const renamed = new Map(state.renamed)
+    renamed.delete(record.eventId)
+    return queue({ ...state, renamed }, queued, cancelUnsent)
+  }
   if (record.kind === 'delete' && cancelUnsent) {
     const create = findLast(state.records, (r) => r.eventId === record.eventId && r.state !== 'confirmed')
     if (create && create.kind === 'create' && neverReachedServer(create)) {
@@ -304,6 +310,8 @@ function furtherAlong(copy: MutationRecord, stored: MutationRecord | undefined):
  */
 function toServerId(record: MutationRecord, records: readonly MutationRecord[], renamed: ReadonlyMap<string, string>): MutationRecord {
   if (record.kind !== 'delete') return record
+  // A create that has this id now (a client id used again, say) is the one meant.
+  if (records.some((r) => r.kind === 'create' && r.eventId === record.eventId)) return record
   const create = records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === record.eventId && r.eventId !== record.eventId)
   const serverId = create?.eventId ?? renamed.get(record.eventId)
   return serverId !== undefined ? { ...record, eventId: serverId } : record

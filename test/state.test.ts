@@ -268,6 +268,24 @@ describe('a delete of a create the server named otherwise', () => {
     expect(reduce(confirmed, { type: 'cleared' }).renamed.size).toBe(0)
   })
 
+  it('goes to a new create that uses the renamed client id again, not to the renamed event', () => {
+    const named = makeEvent('server-1', 3)
+    const confirmed = run(requested(1), queued(createRecord('m1', 'c', 1)), sent('m1'), { type: 'mutationConfirmed', id: 'm1', event: named }, requested(2), snapshot(2, [a, b, named]))
+    const again = reduce(confirmed, queued(createRecord('m2', 'c', 2)))
+    expect(again.renamed.has('c')).toBe(false)
+    const deleted = reduce(again, queued(deleteRecord('m3', 'c')))
+    expect(deleted.records.filter((r) => r.eventId === 'server-1')).toEqual([])
+  })
+
+  it('goes to a create that uses the client id again, queued before the rename was remembered', () => {
+    const named = makeEvent('server-1', 3)
+    const confirmed = run(requested(1), queued(createRecord('m1', 'c', 1)), sent('m1'), { type: 'mutationConfirmed', id: 'm1', event: named }, queued(createRecord('m2', 'c', 1)))
+    const state = [requested(2), snapshot(2, [a, b, named])].reduce(reduce, confirmed)
+    expect(state.renamed.get('c')).toBe('server-1')
+    const deleted = reduce(state, queued(deleteRecord('m3', 'c')))
+    expect(deleted.records.filter((r) => r.eventId === 'server-1')).toEqual([])
+  })
+
   it('goes to the server’s id when it was queued while taking over, and storage says the create was confirmed', () => {
     const confirmed: MutationRecord = { ...createRecord('m1', 'c'), state: 'confirmed', eventId: 'server-1', confirmedSeq: 1 }
     const own = { ...deleteRecord('m2', 'c'), origin: 'me' }
