@@ -241,19 +241,20 @@ export class TabSync {
       return
     }
     if (message.type === 'leader') {
-      this.#follows(message.from)
+      // A leader says so when it starts to lead: a tab that leads again is new to what happened meanwhile.
+      this.#follows(message.from, true)
       this.hello()
       return
     }
     if (message.type !== 'state') return
-    this.#follows(message.from)
+    this.#follows(message.from, false)
     this.#follow(message)
     this.#settleRefreshes()
   }
 
-  /** Follower: `leader` leads; a new leader is told what it needs to know. */
-  #follows(leader: string): void {
-    if (leader === this.#leaderId) return
+  /** Follower: `leader` leads; a new leader (or one that leads again, `anew`) is told what it needs to know. */
+  #follows(leader: string, anew: boolean): void {
+    if (leader === this.#leaderId && !anew) return
     this.#leaderId = leader
     // A new leader starts with no visible followers, and knows nothing of the refreshes asked of the old one.
     this.#announce()
@@ -309,6 +310,8 @@ export class TabSync {
     if (!isLeader) {
       this.#forgetFollowers()
       this.#leaderId = undefined
+      // Refreshes asked of this tab while it led are asked again if it leads again: answered then.
+      this.#refreshIds.length = 0
       this.#announce()
     } else {
       this.#refreshHere()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { browserTabCoordinator } from '../src/browserTabs'
+import type { TabMessage } from '../src/tabs'
 import type { WorkstreamServer } from '../src/server/index'
 import { memoryStorage, type SyncStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
@@ -8,6 +9,7 @@ import { gatedFetch, makeStore, startServer, until } from './support/harness'
 import { fakeBroadcastHub } from './support/fakeBroadcastChannel'
 import { fakeLockManager } from './support/fakeLockManager'
 import { heldReads } from './support/heldReads'
+import { memoryTabs } from './support/memoryTabs'
 import { twoTabs } from './support/twoTabs'
 
 /* refresh() in a follower tab, and how a leader makes itself known. */
@@ -50,6 +52,35 @@ describe('refresh() in a follower tab', () => {
     await gate.release()
     await leader.dispose()
     await third.dispose()
+  })
+
+  it('asks again a leader that leads again, which did not take the refresh while it had lost the lead', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const hub = memoryTabs()
+    // A leader played by the test: it says what a tab whose lock was taken and given back says.
+    const leader = hub.join()
+    const asked: Array<Extract<TabMessage, { type: 'refresh' }>> = []
+    let heard: () => void = () => {}
+    leader.onMessage((message) => {
+      if (message.type === 'refresh') asked.push(message)
+      heard()
+    })
+    const askedTimes = (n: number) => new Promise<void>((resolve) => (heard = () => asked.length >= n && resolve()))
+    const follower = makeStore(server, { storage: memoryStorage(), tabs: hub.join() })
+    await follower.ready
+    const first = askedTimes(1)
+    const refreshed = follower.refresh()
+    await first
+    // It leads again, and says so twice (a stolen lock given back): the refresh is asked again each time.
+    const again = askedTimes(3)
+    leader.post({ type: 'leader', from: 'L' })
+    leader.post({ type: 'leader', from: 'L' })
+    await again
+    expect(new Set(asked.map((m) => m.id)).size).toBe(1)
+    leader.post({ type: 'state', from: 'L', server: { full: [] }, version: 1, records: [], lastSyncedAt: undefined, settled: [] })
+    leader.post({ type: 'refreshed', from: 'L', to: asked[0]!.from, id: asked[0]!.id, version: 1 })
+    await refreshed
+    await follower.dispose()
   })
 
   it('rejects with an aborted error when the follower is disposed while it waits', async () => {
