@@ -71,6 +71,14 @@ describe('in Chromium, two tabs of one origin', () => {
     expect(await second.evaluate(() => window.harness.rendered())).toEqual(await first.evaluate(() => window.harness.rendered()))
   })
 
+  it('refresh in the follower through the leader: the follower makes no request and shows what the leader fetched', async () => {
+    const { app, second } = await twoTabs()
+    app.server.create({ application: makeEvent('x').application, trigger: { copy: true }, readable: 'made elsewhere' })
+    await second.evaluate(() => window.harness.store.refresh())
+    expect(await second.evaluate(() => window.harness.rendered().length)).toBe(3)
+    expect(await snapshots(second)).toBe(0)
+  })
+
   it('hand over to the other tab when the leader tab closes, which then polls', async () => {
     const { app, first, second } = await twoTabs()
     expect(await isLeader(second)).toBe(false)
