@@ -259,15 +259,20 @@ class Store implements WorkstreamStore {
     this.#poller.dispose()
     this.#sender.dispose()
     for (const cleanup of this.#cleanups) cleanup()
-    this.#tabs.close()
     this.#callers.rejectAll(disposedError('A pending mutation'))
     this.#emitStatus()
     this.#state$.complete()
     this.#status.complete()
     this.#out.complete()
-    await this.ready
-    await this.#persistence.flush().catch(() => {})
-    this.#persistence.close()
+    try {
+      await this.ready
+      await this.#persistence.flush().catch(() => {})
+    } finally {
+      // The lead goes only once the last writes have landed: a leader writes the cache alone, and
+      // the next one must read them.
+      this.#tabs.close()
+      this.#persistence.close()
+    }
   }
 
   #queue(record: MutationRecord): void {

@@ -6,6 +6,7 @@ import type { TabCoordinator, TabMessage } from '../src/tabs'
 import { fakeBroadcastHub, type FakeBroadcastHub } from './support/fakeBroadcastChannel'
 import { fakeLockManager, type FakeLockManager } from './support/fakeLockManager'
 import { countingStorage, makeStore, startServer, until } from './support/harness'
+import { heldWrites } from './support/storageGates'
 import { makeEvent, makeSeed } from './support/events'
 import { storeNamespace } from '../src/storeOptions'
 
@@ -348,6 +349,29 @@ describe('stores coordinated by browserTabCoordinator', () => {
     await until(leader.events$, (events) => events.some((e) => e.id === event.id))
     expect(server.requests.count('create')).toBe(1)
     expect(server.requests.count('snapshot')).toBe(1)
+  })
+
+  it('writes its last changes of the cache before it gives up the lead when disposed (bug: they were dropped as no longer the leader’s)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const cache = memoryStorage()
+    const writes = heldWrites(cache)
+    const tabs = browserTabCoordinator(storeNamespace(server.url), { locks, channel: hub.channel, heartbeatMs: 60_000 })
+    const store = makeStore(server, { storage: writes.storage, tabs })
+    await until(store.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await store.refresh()
+    await store.flush()
+    // The disk is slow: the first change's write is still out when the second change is queued behind it.
+    writes.hold()
+    server.create(makeSeed('first change'))
+    await store.refresh()
+    const last = server.create(makeSeed('last change'))
+    await store.refresh()
+    const disposing = store.dispose()
+    writes.release()
+    await disposing
+    const reloaded = makeStore(server, { storage: cache, tabs: false, online: { get: () => false, subscribe: () => () => {} } })
+    await reloaded.ready
+    expect(reloaded.get(last.id)).toBeDefined()
   })
 
   it('reads the cache once in a tab that leads from the start, and compares its first poll with it instead of parsing every event', async () => {
