@@ -23,6 +23,9 @@ import type { WorkstreamStore } from './workstreamStore'
 
 export type { WorkstreamStore }
 
+/** How long dispose() waits for the last writes before it gives up the lead anyway. */
+export const DISPOSE_FLUSH_MS = 2000
+
 /**
  * Creates a store: it reads the cache, polls the server while observed, applies creates and
  * deletes at once and sends them in order, and reconciles both with what the server says.
@@ -265,14 +268,21 @@ class Store implements WorkstreamStore {
     this.#status.complete()
     this.#out.complete()
     try {
-      await this.ready
-      await this.#persistence.flush().catch(() => {})
+      // The lead goes once the last writes have landed (a leader writes the cache alone, and the
+      // next one must read them), or after a while: a storage that never answers must not keep it.
+      await this.#within(DISPOSE_FLUSH_MS, this.ready.then(() => this.#persistence.flush()))
     } finally {
-      // The lead goes only once the last writes have landed: a leader writes the cache alone, and
-      // the next one must read them.
       this.#tabs.close()
       this.#persistence.close()
     }
+  }
+
+  /** Waits for `work` (never rejects), at most `ms`. */
+  async #within(ms: number, work: Promise<unknown>): Promise<void> {
+    let timer: unknown
+    const late = new Promise<void>((resolve) => (timer = this.#o.timers.setTimeout(resolve, ms)))
+    await Promise.race([work.catch(() => {}), late])
+    this.#o.timers.clearTimeout(timer)
   }
 
   #queue(record: MutationRecord): void {

@@ -112,3 +112,18 @@ describe('a takeover after the old leader ended a mutation', () => {
     await leader.dispose()
   })
 })
+
+describe('a leader disposed while its last writes are out', () => {
+  it('gives up the lead after a while when storage never answers (it kept it for good)', async () => {
+    const writes = heldWrites(memoryStorage())
+    const { server, leader, follower } = await twoTabs(0, { storage: writes.storage })
+    await leader.refresh()
+    await leader.flush()
+    writes.hold()
+    server.create(makeSeed('written to a storage that hangs'))
+    await leader.refresh()
+    const disposing = leader.dispose()
+    await until(follower.status$, (status) => status.isLeader)
+    await disposing
+  })
+})
