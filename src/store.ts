@@ -51,6 +51,8 @@ class Store implements WorkstreamStore {
   readonly #tabSync: TabSync
   readonly #cleanups: Array<() => void> = []
   #hydrated = false
+  /** The mutations this tab wrote to storage itself as it queued them (as a follower, or taking over). */
+  readonly #handed = new Set<string>()
   /** Hydration has begun to read the cache: a tab elected after that must read storage again. */
   #cacheRead = false
   /**
@@ -295,6 +297,7 @@ class Store implements WorkstreamStore {
     // read storage.
     this.#dispatch({ type: 'mutationQueued', record, cancelUnsent: false })
     this.#persistence.putRecord(record)
+    this.#handed.add(record.id)
     if (!this.#tabs.isLeader) this.#tabSync.forward(record)
   }
 
@@ -365,8 +368,10 @@ class Store implements WorkstreamStore {
     const loaded = await this.#persistence.load()
     const data: PersistedData = this.#clearedWhileLoading ? { snapshot: undefined, records: [], lastSyncedAt: undefined } : loaded
     if (this.#disposed) {
-      // Disposed before the cache loaded: mutations queued meanwhile were never written, and dispose() promised they stay.
-      for (const record of this.#state.records) if (record.origin === this.#id) this.#persistence.putRecord(record)
+      // Disposed before the cache loaded: mutations queued meanwhile as the leader were never written, and
+      // dispose() promised they stay. Those queued as a follower were, at once: written again now, they
+      // could land after the leader had carried them out and deleted them.
+      for (const record of this.#state.records) if (record.origin === this.#id && !this.#handed.has(record.id)) this.#persistence.putRecord(record)
       return
     }
     this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { memoryStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
 import { makeSeed } from './support/events'
-import { countingStorage, until } from './support/harness'
+import { countingStorage, makeStore, startServer, until } from './support/harness'
+import { memoryTabs } from './support/memoryTabs'
+import { makeEvent } from './support/events'
 import { heldReads } from './support/heldReads'
 import { failingWritesTo, heldWrites } from './support/storageGates'
 import { twoTabs } from './support/twoTabs'
@@ -125,5 +127,34 @@ describe('a leader disposed while its last writes are out', () => {
     const disposing = leader.dispose()
     await until(follower.status$, (status) => status.isLeader)
     await disposing
+  })
+})
+
+describe('a follower disposed while it still reads its cache', () => {
+  it('does not write its mutation again after the leader carried it out (bug: the next session created the deleted event again)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join() })
+    await until(leader.status$, (status) => status.isLeader && status.phase !== 'hydrating')
+    const held = heldReads(storage)
+    held.hold()
+    const follower = makeStore(server, { storage: held.storage, tabs: hub.join() })
+    await held.reading
+    const { event } = follower.create(makeSeed('created, then deleted'))
+    const disposing = follower.dispose()
+    await until(leader.events$, (events) => events.some((e) => e.id === event.id))
+    await leader.flush()
+    await leader.delete(event.id)
+    await leader.refresh()
+    await leader.flush()
+    held.release()
+    await disposing
+    await leader.dispose()
+    const next = makeStore(server, { storage, tabs: false })
+    await next.ready
+    await next.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(server.events().map((e) => e.id)).toEqual(['a'])
   })
 })
