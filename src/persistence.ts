@@ -108,7 +108,8 @@ export class Persistence {
     if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== this.#options.namespace || !isLayout(meta)) {
       const found = !meta || typeof meta !== 'object' ? 'no readable meta record' : meta.format === CACHE_FORMAT && meta.namespace === this.#options.namespace ? 'an unreadable list of segments' : `format ${String(meta.format)}`
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
-      await this.#clearArea()
+      // Only the tab that owns storage wipes it: another tab's leader may be writing it.
+      if (this.#options.ownsStorage?.() ?? true) await this.#clearArea()
       return this.#nothingSaved()
     }
     const segments = new Map<number, unknown>()

@@ -51,6 +51,29 @@ describe('a delete from another tab by a client id the server renamed', () => {
   })
 })
 
+describe('a follower that cannot read the cache', () => {
+  it('leaves it to the leader instead of wiping it (bug: the leader went on listing wiped segments)', async () => {
+    const storage = memoryStorage()
+    const { server, leader, hub } = await twoTabs(0, { storage })
+    await leader.refresh()
+    await leader.flush()
+    // The meta record is gone (a tab of an older version, a hand edit): a new tab cannot read the cache.
+    const area = storage.open(storeNamespace(server.url))
+    await area.delMany(['meta'])
+    const late = makeStore(server, { storage, tabs: hub.join() })
+    await late.ready
+    expect(late.errors.some((e) => e.kind === 'storage')).toBe(true)
+    const made = server.create(makeSeed('made later'))
+    await leader.refresh()
+    await leader.flush()
+    await late.dispose()
+    await leader.dispose()
+    const reloaded = makeStore(server, { storage, tabs: false, online: manualSource(false) })
+    await reloaded.ready
+    expect(reloaded.events.map((e) => e.id).sort()).toEqual(['a', 'b', made.id].sort())
+  })
+})
+
 describe('a follower’s mutations, in storage', () => {
   it('leaves no record behind when the leader cancels a follower’s create and delete before sending either', async () => {
     const { server, leader, follower, storage, online } = await twoTabs(0, { leaderOnline: false })
