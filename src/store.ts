@@ -378,12 +378,14 @@ class Store implements WorkstreamStore {
     if (this.#tabs.isLeader && this.#state.source === 'cache' && data.texts) this.#snapshots.seed(this.#state.server, data.texts)
     this.#hydrated = true
     this.#o.logger.debug(`hydrated ${data.snapshot?.events.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
-    if (this.#tabs.isLeader) {
+    if (!this.#tabs.isLeader) {
+      this.#tabSync.hello()
+    } else if (!this.#takingOver) {
       this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
       this.#tabSync.lead()
-    } else {
-      this.#tabSync.hello()
     }
+    // A tab that took the lead while it read its cache saves once its takeover has read storage
+    // again: what it read before may be outdated, and written back it would bring ended mutations back.
     this.#emitStatus()
     this.#sender.kick()
   }

@@ -7,9 +7,9 @@ import { eventFromSeed } from '../src/eventFromSeed'
 import { newCreateRecord, newDeleteRecord } from '../src/mutation'
 import { storeNamespace } from '../src/storeOptions'
 import { twoTabs } from './support/twoTabs'
+import { holdable } from './support/holdable'
 import { manualSource } from '../src/environment'
 import { memoryStorage, type SyncStorage } from '../src/storage'
-import type { TabCoordinator, TabMessage } from '../src/tabs'
 
 /* Mutations made in a follower tab and carried out by the leader. */
 
@@ -233,50 +233,6 @@ describe('a follower’s view of the leader’s state', () => {
   })
 })
 
-/** Wraps a coordinator so that a test can hold what it receives, then deliver it in order. */
-function holdable() {
-  let holding = false
-  const held: TabMessage[] = []
-  const listeners = new Set<(message: TabMessage) => void>()
-  const waiting: Array<{ matches: (message: TabMessage) => boolean; resolve: () => void }> = []
-  const deliver = (message: TabMessage): void => {
-    listeners.forEach((listener) => listener(message))
-    for (const w of [...waiting]) {
-      if (!w.matches(message)) continue
-      waiting.splice(waiting.indexOf(w), 1)
-      w.resolve()
-    }
-  }
-  return {
-    wrap(inner: TabCoordinator): TabCoordinator {
-      inner.onMessage((message) => (holding ? held.push(message) : deliver(message)))
-      return {
-        get isLeader() {
-          return inner.isLeader
-        },
-        onLeadership: (listener) => inner.onLeadership(listener),
-        post: (message) => inner.post(message),
-        onMessage(listener) {
-          listeners.add(listener)
-          return () => listeners.delete(listener)
-        },
-        close: () => inner.close(),
-      }
-    },
-    /** Resolves once a message that `matches` has been delivered to the store. */
-    received: (matches: (message: TabMessage) => boolean) => new Promise<void>((resolve) => waiting.push({ matches, resolve })),
-    hold() {
-      holding = true
-    },
-    /** Delivers what was held, in order, but for what `drop` picks (a message lost on the way). */
-    release(drop: (message: TabMessage, index: number) => boolean = () => false) {
-      holding = false
-      held.splice(0).forEach((message, index) => {
-        if (!drop(message, index)) deliver(message)
-      })
-    },
-  }
-}
 
 /** `inner`, telling `written` the keys of each write that landed. */
 function watchedStorage(inner: SyncStorage, written: (keys: string[]) => void): SyncStorage {

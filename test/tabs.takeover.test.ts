@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { memoryStorage } from '../src/storage'
+import { memoryStorage, type SyncStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
 import { makeSeed } from './support/events'
-import { countingStorage, makeStore, startServer, until } from './support/harness'
+import { countingStorage, makeStore, startServer, switchableOnline, until } from './support/harness'
+import { holdable } from './support/holdable'
 import { memoryTabs } from './support/memoryTabs'
 import { makeEvent } from './support/events'
 import { heldReads } from './support/heldReads'
@@ -154,6 +155,64 @@ describe('a follower disposed while it still reads its cache', () => {
     const next = makeStore(server, { storage, tabs: false })
     await next.ready
     await next.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(server.events().map((e) => e.id)).toEqual(['a'])
+  })
+})
+
+describe('a tab that takes the lead while it reads its cache', () => {
+  it('does not write back what it read: a create the old leader carried out meanwhile stays gone (bug: the next session created it again)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    let outboxSaved!: () => void
+    const saved = new Promise<void>((resolve) => (outboxSaved = resolve))
+    const watched: SyncStorage = {
+      kind: 'watched',
+      open(namespace) {
+        const area = storage.open(namespace)
+        return {
+          ...area,
+          setMany: async (items) => {
+            await area.setMany(items)
+            if (items.some(([key]) => key.startsWith('m:'))) outboxSaved()
+          },
+        }
+      },
+    }
+    const hub = memoryTabs()
+    const online = switchableOnline(false)
+    const leader = makeStore(server, { storage: watched, tabs: hub.join(), online })
+    await until(leader.status$, (status) => status.isLeader && status.phase !== 'hydrating')
+    const { event, confirmed } = leader.create(makeSeed('created, then deleted'))
+    await saved
+    // The next tab's read takes the queued create and answers late; what its tab receives is held
+    // too (a busy page): it never sees the create in the leader's outbox, nor leave it.
+    const held = heldReads(storage)
+    held.hold()
+    const messages = holdable()
+    messages.hold()
+    const nextTabs = messages.wrap(hub.join())
+    const next = makeStore(server, { storage: held.storage, tabs: nextTabs })
+    // Heard after the store's own listener has taken the lead.
+    const led = new Promise<void>((resolve) => nextTabs.onLeadership((isLeader) => isLeader && resolve()))
+    await held.reading
+    online.set(true)
+    await confirmed
+    await leader.delete(event.id)
+    await leader.refresh()
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    await leader.flush()
+    await leader.dispose()
+    await led
+    held.release()
+    messages.release()
+    await next.refresh()
+    await next.flush()
+    await next.dispose()
+    const later = makeStore(server, { storage, tabs: false })
+    await later.ready
+    await later.refresh()
+    await later.flush()
     expect(server.requests.count('create')).toBe(1)
     expect(server.events().map((e) => e.id)).toEqual(['a'])
   })
