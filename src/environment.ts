@@ -25,6 +25,24 @@ interface EventTargetLike {
 }
 
 /**
+ * Settles as `work` does, or, if it has not settled within `ms`, with what `late()` returns (or
+ * rejects with what it throws). The timer is cleared either way.
+ */
+export function within<T>(timers: Timers, ms: number, work: Promise<T>, late: () => T): Promise<T> {
+  let handle: unknown
+  const deadline = new Promise<T>((resolve, reject) => {
+    handle = timers.setTimeout(() => {
+      try {
+        resolve(late())
+      } catch (error) {
+        reject(error)
+      }
+    }, ms)
+  })
+  return Promise.race([work, deadline]).finally(() => timers.clearTimeout(handle))
+}
+
+/**
  * `navigator.onLine` with the window's `online`/`offline` events. Where there is no window
  * (Node), it is always online: a failed request then tells the truth.
  */

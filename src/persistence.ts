@@ -1,4 +1,4 @@
-import { globalTimers, type Timers } from './environment'
+import { globalTimers, within, type Timers } from './environment'
 import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
@@ -138,14 +138,13 @@ export class Persistence {
       else records.push(record)
     }
     for (const key of superseded) this.#pending.set(key, DELETE)
-    if (superseded.length) this.#schedule()
     if (bad.length) {
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded ${bad.length} unreadable cache entr${bad.length === 1 ? 'y' : 'ies'} (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}). The next snapshot restores events; a lost mutation cannot be restored.`))
       // Keys go; an unreadable event in a readable segment goes when the next change rewrites them all.
       for (const key of bad) if (!key.startsWith('event ')) this.#pending.set(key, DELETE)
-      this.#schedule()
     }
-    if (read.stale.length) this.#schedule()
+    // Superseded copies, unreadable entries and stale segments go.
+    if (this.#pending.size) this.#schedule()
     sortInQueueOrder(records)
     // Each event is read once, from the newest segment that has it: the list has no duplicate ids.
     const snapshot = snapshotOf(events)
@@ -286,14 +285,11 @@ export class Persistence {
   }
 
   #withinLoadDeadline<T>(reading: Promise<T>): Promise<T> {
-    const timers = this.#options.timers ?? globalTimers
-    let handle: unknown
-    const deadline = new Promise<never>((_, reject) => {
-      handle = timers.setTimeout(() => reject(new WorkstreamSyncError('storage', `The cache did not open within ${LOAD_TIMEOUT_MS} ms (is another connection holding an IndexedDB upgrade?).`)), LOAD_TIMEOUT_MS)
-    })
     // A read that ends after the deadline is ignored, its failure too.
     reading.catch(() => {})
-    return Promise.race([reading, deadline]).finally(() => timers.clearTimeout(handle))
+    return within(this.#options.timers ?? globalTimers, LOAD_TIMEOUT_MS, reading, () => {
+      throw new WorkstreamSyncError('storage', `The cache did not open within ${LOAD_TIMEOUT_MS} ms (is another connection holding an IndexedDB upgrade?).`)
+    })
   }
 
   #writeMeta(lastSyncedAt: number | undefined): void {

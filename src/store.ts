@@ -2,6 +2,7 @@ import { BehaviorSubject, Observable, distinctUntilChanged, filter, firstValueFr
 import { CallerPromises, handled } from './callerPromises'
 import { eventIdProblem } from './client'
 import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
+import { within } from './environment'
 import { eventFromSeed } from './eventFromSeed'
 import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
 import { newCreateRecord, newDeleteRecord, type MutationRecord, type PendingMutation } from './mutation'
@@ -272,19 +273,11 @@ class Store implements WorkstreamStore {
     try {
       // The lead goes once the last writes have landed (a leader writes the cache alone, and the
       // next one must read them), or after a while: a storage that never answers must not keep it.
-      await this.#within(DISPOSE_FLUSH_MS, this.ready.then(() => this.#persistence.flush()))
+      await within(this.#o.timers, DISPOSE_FLUSH_MS, this.ready.then(() => this.#persistence.flush()).catch(() => {}), () => undefined)
     } finally {
       this.#tabs.close()
       this.#persistence.close()
     }
-  }
-
-  /** Waits for `work` (never rejects), at most `ms`. */
-  async #within(ms: number, work: Promise<unknown>): Promise<void> {
-    let timer: unknown
-    const late = new Promise<void>((resolve) => (timer = this.#o.timers.setTimeout(resolve, ms)))
-    await Promise.race([work.catch(() => {}), late])
-    this.#o.timers.clearTimeout(timer)
   }
 
   #queue(record: MutationRecord): void {
