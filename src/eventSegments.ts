@@ -78,11 +78,6 @@ export class EventSegments {
   /** Stored texts are unreadable in part: the next change rewrites everything. */
   #rewriteNext = false
 
-  /** Whether the storage holds segments this log wrote or read. */
-  get empty(): boolean {
-    return this.#order.length === 0
-  }
-
   layout(): SegmentLayout {
     return { segments: [...this.#order], base: this.#base }
   }
