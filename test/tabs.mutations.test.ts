@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { makeEvent, makeSeed } from './support/events'
 import { countingStorage, makeStore, startServer, until } from './support/harness'
 import { memoryTabs } from './support/memoryTabs'
-import { failingWritesTo } from './support/storageGates'
+import { failingWritesTo, watchedStorage } from './support/storageGates'
 import { eventFromSeed } from '../src/eventFromSeed'
 import { newCreateRecord, newDeleteRecord } from '../src/mutation'
 import { storeNamespace } from '../src/storeOptions'
 import { twoTabs } from './support/twoTabs'
 import { holdable } from './support/holdable'
 import { manualSource } from '../src/environment'
-import { memoryStorage, type SyncStorage } from '../src/storage'
+import { memoryStorage } from '../src/storage'
 
 /* Mutations made in a follower tab and carried out by the leader. */
 
@@ -232,24 +232,3 @@ describe('a follower’s view of the leader’s state', () => {
     await until(follower.events$, (events) => events.some((e) => e.id === event.id))
   })
 })
-
-
-/** `inner`, telling `written` the keys of each write that landed. */
-function watchedStorage(inner: SyncStorage, written: (keys: string[]) => void): SyncStorage {
-  return {
-    kind: 'watched',
-    open(namespace) {
-      const area = inner.open(namespace)
-      return {
-        entries: () => area.entries(),
-        setMany: async (items) => {
-          await area.setMany(items)
-          written(items.map(([key]) => key))
-        },
-        delMany: (keys) => area.delMany(keys),
-        clear: () => area.clear(),
-        close: () => area.close(),
-      }
-    },
-  }
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { memoryStorage, type SyncStorage } from '../src/storage'
+import { memoryStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
 import { makeSeed } from './support/events'
 import { countingStorage, makeStore, startServer, switchableOnline, until } from './support/harness'
@@ -7,7 +7,7 @@ import { holdable } from './support/holdable'
 import { memoryTabs } from './support/memoryTabs'
 import { makeEvent } from './support/events'
 import { heldReads } from './support/heldReads'
-import { failingWritesTo, heldWrites } from './support/storageGates'
+import { failingWritesTo, heldWrites, watchedStorage } from './support/storageGates'
 import { twoTabs } from './support/twoTabs'
 
 /* A follower that takes over from the leader tab: what it keeps of the old leader's outbox. */
@@ -166,19 +166,7 @@ describe('a tab that takes the lead while it reads its cache', () => {
     const storage = memoryStorage()
     let outboxSaved!: () => void
     const saved = new Promise<void>((resolve) => (outboxSaved = resolve))
-    const watched: SyncStorage = {
-      kind: 'watched',
-      open(namespace) {
-        const area = storage.open(namespace)
-        return {
-          ...area,
-          setMany: async (items) => {
-            await area.setMany(items)
-            if (items.some(([key]) => key.startsWith('m:'))) outboxSaved()
-          },
-        }
-      },
-    }
+    const watched = watchedStorage(storage, (keys) => keys.some((key) => key.startsWith('m:')) && outboxSaved())
     const hub = memoryTabs()
     const online = switchableOnline(false)
     const leader = makeStore(server, { storage: watched, tabs: hub.join(), online })

@@ -49,3 +49,23 @@ export function heldWrites(inner: SyncStorage) {
     },
   }
 }
+
+/** `inner`, telling `written` the keys of each write that landed. */
+export function watchedStorage(inner: SyncStorage, written: (keys: string[]) => void): SyncStorage {
+  return {
+    kind: 'watched',
+    open(namespace) {
+      const area = inner.open(namespace)
+      return {
+        entries: () => area.entries(),
+        setMany: async (items) => {
+          await area.setMany(items)
+          written(items.map(([key]) => key))
+        },
+        delMany: (keys) => area.delMany(keys),
+        clear: () => area.clear(),
+        close: () => area.close(),
+      }
+    },
+  }
+}
