@@ -88,7 +88,7 @@ class BrowserTabCoordinator implements TabCoordinator {
     this.#p = parts
     parts.channel.addEventListener('message', this.#receive)
     this.#armWatchdog()
-    this.elected = this.#requestIfFree()
+    this.elected = new Promise((decided) => this.#request('free', decided))
   }
 
   get isLeader(): boolean {
@@ -127,43 +127,19 @@ class BrowserTabCoordinator implements TabCoordinator {
   }
 
   /**
-   * Takes the lock if nobody holds or waits for it, and queues for it otherwise. Resolves once
-   * this tab knows whether it leads, with the lock held if it does.
+   * Asks for the lock: `free` takes it only if nobody holds or waits for it, and queues for it
+   * otherwise; `queue` waits in line; `steal` takes it from a holder that stopped beating.
+   * `decided` is called once this tab knows whether it holds the lock (a queued wait aside).
    */
-  #requestIfFree(): Promise<void> {
-    const attempt = ++this.#attempt
-    return new Promise<void>((decided) => {
-      this.#p.locks
-        .request(this.#p.lockName, { mode: 'exclusive', ifAvailable: true }, (lock) => {
-          if (this.#closed || attempt !== this.#attempt) return decided()
-          if (lock === null) {
-            this.#request(false)
-            return decided()
-          }
-          return new Promise<void>((resolve) => {
-            this.#release = resolve
-            this.#gain()
-            decided()
-          })
-        })
-        .then(
-          () => {},
-          (error: unknown) => {
-            this.#lost(attempt, error)
-            decided()
-          },
-        )
-    })
-  }
-
-  /** Queues for the lock, or (`steal`) takes it from a holder that stopped beating. */
-  #request(steal: boolean): void {
+  #request(how: 'free' | 'queue' | 'steal', decided: () => void = () => {}): void {
     const attempt = ++this.#attempt
     this.#abortQueued?.abort()
     this.#abortQueued = undefined
     let lockOptions: LockOptions
-    if (steal) {
-      // The Web Locks API refuses `steal` together with `signal`: a steal is never queued anyway.
+    if (how === 'free') {
+      lockOptions = { mode: 'exclusive', ifAvailable: true }
+    } else if (how === 'steal') {
+      // The Web Locks API refuses `signal` together with `steal` or `ifAvailable`: neither is ever queued.
       lockOptions = { mode: 'exclusive', steal: true }
     } else {
       const queued = new AbortController()
@@ -171,17 +147,26 @@ class BrowserTabCoordinator implements TabCoordinator {
       lockOptions = { mode: 'exclusive', signal: queued.signal }
     }
     this.#p.locks
-      .request(this.#p.lockName, lockOptions, () => {
-        if (this.#closed || attempt !== this.#attempt) return undefined
+      .request(this.#p.lockName, lockOptions, (lock) => {
+        if (this.#closed || attempt !== this.#attempt) return decided()
+        if (lock === null) {
+          // Held or waited for by another tab: wait in line.
+          this.#request('queue')
+          return decided()
+        }
         this.#abortQueued = undefined
         return new Promise<void>((resolve) => {
           this.#release = resolve
           this.#gain()
+          decided()
         })
       })
       .then(
         () => {},
-        (error: unknown) => this.#lost(attempt, error),
+        (error: unknown) => {
+          this.#lost(attempt, error)
+          decided()
+        },
       )
   }
 
@@ -209,7 +194,7 @@ class BrowserTabCoordinator implements TabCoordinator {
       this.#notify(false)
     }
     this.#armWatchdog()
-    this.#request(false)
+    this.#request('queue')
   }
 
   #beat(): void {
@@ -245,7 +230,7 @@ class BrowserTabCoordinator implements TabCoordinator {
       this.#armWatchdog()
       return
     }
-    this.#request(true)
+    this.#request('steal')
   }
 
   readonly #receive = (event: MessageEvent): void => {
