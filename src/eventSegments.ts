@@ -103,17 +103,15 @@ export class EventSegments {
     const texts: string[] = []
     const bad: string[] = []
     const seen = new Set<string>()
-    const readable = (seq: number): Segment | undefined => {
-      const segment = values.get(seq)
-      return isSegment(segment) ? segment : undefined
-    }
+    const readable = new Map<number, Segment>()
     for (let k = layout.segments.length - 1; k >= 0; k--) {
       const seq = layout.segments[k]!
-      const segment = readable(seq)
-      if (segment === undefined) {
+      const segment = values.get(seq)
+      if (!isSegment(segment)) {
         bad.push(SEGMENT_PREFIX + seq)
         continue
       }
+      readable.set(seq, segment)
       const stats: Stats = { chars: segment.text.length, entries: segment.ids.length, live: 0 }
       this.#stats.set(seq, stats)
       for (const id of segment.removed) seen.add(id)
@@ -122,10 +120,11 @@ export class EventSegments {
       for (let i = segment.ids.length - 1; i >= 0; i--) {
         const id = segment.ids[i]!
         const start = end - segment.lengths[i]!
-        const text = segment.text.slice(start, end)
+        const stop = end
         end = start
         if (seen.has(id)) continue
         seen.add(id)
+        const text = segment.text.slice(start, stop)
         const event = parse(id, text)
         if (event === undefined) {
           bad.push(id)
@@ -137,11 +136,11 @@ export class EventSegments {
         stats.live++
       }
     }
-    this.#order = layout.segments.filter((seq) => this.#stats.has(seq))
-    const base = layout.segments.slice(0, layout.base).filter((seq) => this.#stats.has(seq))
+    this.#order = layout.segments.filter((seq) => readable.has(seq))
+    const base = layout.segments.slice(0, layout.base).filter((seq) => readable.has(seq))
     this.#base = base.length
     for (const seq of base) {
-      for (const id of readable(seq)!.ids) {
+      for (const id of readable.get(seq)!.ids) {
         const slot = this.#slots.get(id)
         if (slot === undefined) this.#removedFromBase.add(id)
         else this.#slots.set(id, slot | 1)
