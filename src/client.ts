@@ -31,6 +31,16 @@ export interface SnapshotOptions {
   signal?: AbortSignal
 }
 
+/** Options of {@link WorkstreamClient.snapshotBody}. */
+export interface SnapshotBodyOptions extends SnapshotOptions {
+  /**
+   * The body the caller got last time. When the new body is byte-identical, `snapshotBody`
+   * resolves with this very array: the body is compared as it arrives and never assembled into
+   * a second copy. Default: none (the body is always assembled).
+   */
+  unchangedFrom?: Uint8Array
+}
+
 /** Options of {@link WorkstreamClient.delete}. */
 export interface DeleteOptions {
   /** Aborts the request; it then rejects with kind `aborted`. Default: none (only `timeoutMs` ends it). */
@@ -54,9 +64,9 @@ export interface WorkstreamClient {
   snapshot(options?: SnapshotOptions): Promise<WorkstreamEvents>
   /**
    * `GET /workstream_events`, as the raw bytes of a 200 JSON response, not parsed. The store
-   * decodes these incrementally; a custom client may leave this out.
+   * decodes these incrementally; a custom client may leave this out, or ignore `unchangedFrom`.
    */
-  snapshotBody?(options?: SnapshotOptions): Promise<Uint8Array>
+  snapshotBody?(options?: SnapshotBodyOptions): Promise<Uint8Array>
   /** `POST /workstream_events/create`. Resolves with the event the server made. */
   create(seed: SeededWorkstreamEvent, options?: SnapshotOptions): Promise<WorkstreamEvent>
   /** `POST /workstream_events/{id}/delete`. */
@@ -98,17 +108,17 @@ export function createWorkstreamClient(options: ClientOptions = {}): WorkstreamC
     return result
   }
 
-  async function send(method: 'GET' | 'POST', path: string, what: string, signal: AbortSignal | undefined, body?: string): Promise<RawResponse> {
+  async function send(method: 'GET' | 'POST', path: string, what: string, signal: AbortSignal | undefined, body?: string, unchangedFrom?: Uint8Array): Promise<RawResponse> {
     const fetchImpl = await resolveFetch(options.fetch)
-    const request = { method, url: baseUrl + path, headers: headers(body !== undefined), timeoutMs, what, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}) }
+    const request = { method, url: baseUrl + path, headers: headers(body !== undefined), timeoutMs, what, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}), ...(unchangedFrom ? { unchangedFrom } : {}) }
     const response = await sendRequest(fetchImpl, request)
     if (response.status < 200 || response.status > 299) throw httpError(response, what)
     return response
   }
 
-  async function snapshotBody(o: SnapshotOptions = {}): Promise<Uint8Array> {
+  async function snapshotBody(o: SnapshotBodyOptions = {}): Promise<Uint8Array> {
     const what = 'GET /workstream_events'
-    const response = await send('GET', `/workstream_events${query(o.transferables)}`, what, o.signal)
+    const response = await send('GET', `/workstream_events${query(o.transferables)}`, what, o.signal, undefined, o.unchangedFrom)
     assertJsonContentType(response, what)
     return response.body
   }

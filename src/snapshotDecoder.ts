@@ -108,13 +108,23 @@ class Snapshot implements DecodedSnapshot {
  */
 export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | undefined, options: DecodeOptions): DecodedSnapshot {
   const table = Snapshot.tableOf(previous)
-  if (table !== undefined && table.texts === undefined && table.body.length === body.length && createRangeComparer(body, table.body)(0, 0, body.length)) {
+  // The reader hands back the previous body itself when it found the new one identical.
+  if (table !== undefined && table.texts === undefined && (table.body === body || (table.body.length === body.length && createRangeComparer(body, table.body)(0, 0, body.length)))) {
     const same = previous as Snapshot
     same.path = 'identical'
     return same
   }
   const decoder = new TextDecoder()
   return decodeSlices(body, previous, table, options, decoder) ?? decodeFull(body, previous, options, decoder)
+}
+
+/**
+ * The body `snapshot` was decoded from, which the next body may be compared with as it arrives
+ * (a byte-identical one is then this very array); undefined for a seeded result, which has none.
+ */
+export function bodyOf(snapshot: DecodedSnapshot | undefined): Uint8Array | undefined {
+  const table = Snapshot.tableOf(snapshot)
+  return table !== undefined && table.texts === undefined ? table.body : undefined
 }
 
 /**

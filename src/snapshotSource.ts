@@ -2,7 +2,7 @@ import type { WorkstreamClient } from './client'
 import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
-import { decodeSnapshot, seededSnapshot, type DecodedSnapshot } from './snapshotDecoder'
+import { bodyOf, decodeSnapshot, seededSnapshot, type DecodedSnapshot } from './snapshotDecoder'
 import { checkWorkstreamEvent } from './validate'
 import { inOrder, snapshotOf, snapshotOrder, type ServerSnapshot } from './view'
 
@@ -46,7 +46,8 @@ export class SnapshotSource {
   async fetch(known: (id: string) => WorkstreamEvent | undefined, hydrated?: Promise<unknown>): Promise<SnapshotResult> {
     const options = this.#transferables !== undefined ? { transferables: this.#transferables } : {}
     if (this.#client.snapshotBody) {
-      const body = await this.#client.snapshotBody(options)
+      const unchangedFrom = bodyOf(this.#last)
+      const body = await this.#client.snapshotBody(unchangedFrom ? { ...options, unchangedFrom } : options)
       if (this.#last === undefined && hydrated !== undefined) await hydrated
       // The first snapshot after a reload compares bytes with the cached texts instead of
       // parsing every event again.
