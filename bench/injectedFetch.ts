@@ -4,8 +4,7 @@ export const SNAPSHOT_URL = `${BENCH_BASE_URL}/workstream_events`
 
 /**
  * A `fetch` that answers every request with a prepared `Response`, so that a measurement covers
- * the client's work only: no network, no server. Each response is built before the timed part
- * (`new Response(bytes)` copies the bytes, which is not the client's work).
+ * the client's work only: no network, no server. Each response is built before the timed part.
  */
 export interface InjectedFetch {
   readonly fetch: typeof fetch
@@ -16,9 +15,29 @@ export interface InjectedFetch {
   readonly calls: number
 }
 
+/**
+ * What Node's fetch reads from the embedded server over loopback: chunks of 64 kB (measured: 590
+ * to 725 chunks for a 36 MB snapshot, every one but the last exactly 65,536 bytes).
+ */
+export const CHUNK_BYTES = 65_536
+
+/**
+ * A response whose body arrives as a real HTTP body does, in chunks of {@link CHUNK_BYTES}: views
+ * of `body`, so that building one costs nothing and every reader gets the same bytes.
+ */
 export function jsonResponse(body: Uint8Array): Response {
-  // The bodies are plain Buffers; TypeScript's DOM types only accept ArrayBuffer-backed views.
-  return new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/json' } })
+  let offset = 0
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= body.byteLength) {
+        controller.close()
+        return
+      }
+      controller.enqueue(body.subarray(offset, offset + CHUNK_BYTES))
+      offset += CHUNK_BYTES
+    },
+  })
+  return new Response(stream, { headers: { 'content-type': 'application/json' } })
 }
 
 export function createInjectedFetch(fallback: Uint8Array): InjectedFetch {
