@@ -102,8 +102,8 @@ class Store implements WorkstreamStore {
       storageFailed: () => this.#persistence.fellBack,
       hydrated: () => this.#hydrated,
       refresh: () => this.#poller.refresh(),
-      clear: () => {
-        this.#clearHere().catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
+      clear: (storage) => {
+        this.#clearHere(storage).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
       },
       visible: options.visible,
       timers: options.timers,
@@ -248,7 +248,7 @@ class Store implements WorkstreamStore {
     return this.#clearHere()
   }
 
-  #clearHere(): Promise<void> {
+  #clearHere(storage = true): Promise<void> {
     // A cache still loading was read before the clear: what it holds must not come back.
     if (!this.#hydrated) this.#clearedWhileLoading = true
     this.#clears++
@@ -256,7 +256,7 @@ class Store implements WorkstreamStore {
     this.#sender.abandon()
     this.#snapshots.reset()
     // Mutations queued from now on (the next user's) are written after the wipe, in full.
-    return this.#persistence.clear()
+    return storage ? this.#persistence.clear() : Promise.resolve()
   }
 
   async dispose(): Promise<void> {
@@ -325,10 +325,12 @@ class Store implements WorkstreamStore {
     // The storage holds the old leader's outbox as it last saved it, and mutations other tabs
     // wrote; it is also what the delta writes must now be computed against.
     const clears = this.#clears
-    const data = await this.#persistence.load()
+    // A clear() that no leader confirmed: the old leader's last writes may have landed after its
+    // wipe. Storage is wiped again, not read; what this tab queued since, it holds and saves.
+    const stored = this.#tabSync.clearing ? await this.#persistence.clear().then(() => []) : (await this.#persistence.load()).records
     if (this.#disposed || !this.#tabs.isLeader) return
     // A clear() during the read wiped what it read.
-    const records = clears === this.#clears ? data.records : []
+    const records = clears === this.#clears ? stored : []
     this.#takingOver = false
     this.#tabSync.resetLeader()
     this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })

@@ -15,8 +15,12 @@ export interface TabSyncHost {
   settle(settled: readonly Settlement[]): void
   retry(mutationId: string): void
   discard(mutationId: string): void
-  /** Clears the cache and the outbox, as a follower's clear() asked. */
-  clear(): void
+  /**
+   * Clears the view and the outbox, as a follower's clear() asked, and with `storage` the cache
+   * (the leader's part: the follower that asked has wiped it, and a follower's wipe could land
+   * over the leader's writes from after the clear).
+   */
+  clear(storage: boolean): void
   /** Whether this store's storage failed and its cache lives in memory. */
   storageFailed(): boolean
   /** Whether the store has read its cache: a leader answers hellos only then, and says so. */
@@ -76,7 +80,16 @@ export class TabSync {
   readonly #endedIds: string[] = []
   /** Follower: its refresh() calls, by request id, until this tab holds the state they led to. */
   readonly #refreshes = new Map<string, PendingRefresh>()
-  #refreshCount = 0
+  /** Counts this tab's refreshes and clears, to name them. */
+  #requestCount = 0
+  /**
+   * Follower: the clears (this tab's or another follower's) that no leader has confirmed yet.
+   * Meanwhile the leader's state may be from before them, and a leader that was closing may have
+   * written storage after their wipe.
+   */
+  readonly #unconfirmedClears = new Set<string>()
+  /** The clears a leader carried out (the latest, up to a thousand), to carry out none twice. */
+  readonly #clearedIds: string[] = []
   /** Follower: the timer that repeats "visible" to the leader. */
   #refreshTimer: unknown
   /** Leader: the followers that said they are visible, each with the timer that forgets it. */
@@ -129,7 +142,7 @@ export class TabSync {
    */
   refresh(): Promise<void> {
     if (this.#disposed) return Promise.reject(disposedError('refresh()'))
-    const id = `${this.#host.id}:${++this.#refreshCount}`
+    const id = `${this.#host.id}:${++this.#requestCount}`
     return new Promise<void>((resolve, reject) => {
       this.#refreshes.set(id, { resolve, reject })
       this.#tabs.post({ type: 'refresh', from: this.#host.id, id })
@@ -142,7 +155,17 @@ export class TabSync {
 
   /** Follower: has the leader clear too, before anything this tab queues after the call reaches it. */
   clear(): void {
-    this.#tabs.post({ type: 'clear', from: this.#host.id })
+    const id = `${this.#host.id}:${++this.#requestCount}`
+    this.#clearing(id)
+    this.#tabs.post({ type: 'clear', from: this.#host.id, id })
+  }
+
+  /**
+   * Follower: whether a clear is still unconfirmed. A tab that takes over meanwhile wipes storage
+   * instead of reading it: the old leader's last writes may have landed after the clear's wipe.
+   */
+  get clearing(): boolean {
+    return this.#unconfirmedClears.size > 0
   }
 
   /** Leader: broadcasts what changed between two states. */
@@ -169,6 +192,9 @@ export class TabSync {
    * reading its cache, was not answered.
    */
   lead(): void {
+    // The clears no leader confirmed were carried out by this tab as it read (or wiped) storage.
+    for (const id of this.#unconfirmedClears) this.#confirmClear(id)
+    this.#unconfirmedClears.clear()
     this.#tabs.post({ type: 'leader', from: this.#host.id })
   }
 
@@ -229,7 +255,7 @@ export class TabSync {
       }
       else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#queueForwarded(message.record)
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
-      else if (message.type === 'clear') this.#host.clear()
+      else if (message.type === 'clear') this.#clearFor(message.id)
       else if (message.type === 'visibility') this.#followerVisibility(message.from, message.visible === true)
       else if (message.type === 'refresh') this.#refreshFor(message.from, message.id)
       return
@@ -246,7 +272,20 @@ export class TabSync {
       this.hello()
       return
     }
-    if (message.type !== 'state') return
+    if (message.type === 'clear') {
+      // Another follower's logout: this tab shows nothing from before it either, and waits like it.
+      if (this.#unconfirmedClears.has(message.id) || this.#clearedIds.includes(message.id)) return
+      this.#clearing(message.id)
+      this.#host.clear(false)
+      return
+    }
+    if (message.type === 'cleared') {
+      this.#remember(message.id, this.#clearedIds)
+      this.#unconfirmedClears.delete(message.id)
+      return
+    }
+    // A state the leader sent before it carried out a clear would show the last user's data again.
+    if (message.type !== 'state' || this.clearing) return
     this.#follows(message.from, false)
     this.#follow(message)
     this.#settleRefreshes()
@@ -263,6 +302,27 @@ export class TabSync {
       pending.answer = undefined
       this.#tabs.post({ type: 'refresh', from: this.#host.id, id })
     }
+    // The leader a clear went to may have been closing: it never carried it out.
+    for (const id of this.#unconfirmedClears) this.#tabs.post({ type: 'clear', from: this.#host.id, id })
+  }
+
+  /** Follower: a clear is under way. What it forwarded before is gone with it, and must not be posted again. */
+  #clearing(id: string): void {
+    this.#unconfirmedClears.add(id)
+    this.#unacknowledged.clear()
+  }
+
+  /** Leader: carries out a follower's clear once, and confirms it. */
+  #clearFor(id: string): void {
+    const done = this.#clearedIds.includes(id)
+    // Confirmed first: the followers then take the state it leads to, broadcast as it is carried out.
+    this.#confirmClear(id)
+    if (!done) this.#host.clear(true)
+  }
+
+  #confirmClear(id: string): void {
+    this.#remember(id, this.#clearedIds)
+    this.#tabs.post({ type: 'cleared', from: this.#host.id, id })
   }
 
   /** Leader: fetches for a follower's refresh(), and answers after the state it led to was broadcast. */

@@ -61,12 +61,29 @@ export type TabMessage =
       /** The dead letter's id. */
       readonly mutationId: string
     }
-  /** Follower → leader: `clear()` was called in the follower (a logout): the leader clears too. */
+  /**
+   * Follower → all: `clear()` was called in a follower (a logout): the leader clears too, and so
+   * do the other followers. Sent again to each new leader until a leader confirms it.
+   */
   | {
       /** The message's tag. */
       readonly type: 'clear'
       /** The sending store's id. */
       readonly from: string
+      /** Names the clear in the confirmation. */
+      readonly id: string
+    }
+  /**
+   * Leader → all: the leader carried out a follower's clear. Its state messages from now on come
+   * after the clear; the ones before it are stale, and a follower takes none until this arrives.
+   */
+  | {
+      /** The message's tag. */
+      readonly type: 'cleared'
+      /** The sending store's id. */
+      readonly from: string
+      /** The clear's id. */
+      readonly id: string
     }
   /** Follower → leader: `refresh()` was called in the follower: the leader fetches a snapshot. */
   | {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { memoryStorage } from '../src/storage'
+import { memoryStorage, type SyncStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
+import type { WorkstreamServer } from '../src/server/index'
+import type { WorkstreamStore } from '../src/store'
 import { makeSeed } from './support/events'
 import { countingStorage, makeStore, startServer, switchableOnline, until } from './support/harness'
 import { holdable } from './support/holdable'
@@ -203,5 +205,164 @@ describe('a tab that takes the lead while it reads its cache', () => {
     await later.flush()
     expect(server.requests.count('create')).toBe(1)
     expect(server.events().map((e) => e.id)).toEqual(['a'])
+  })
+})
+
+/** A logger for the tab that will take over, and a promise that resolves once it has. */
+function takeoverLog() {
+  let tookOver!: () => void
+  const promoted = new Promise<void>((resolve) => (tookOver = resolve))
+  const sink = { error() {}, warn() {}, debug() {}, info: (line: string) => /now the leader/.test(line) && tookOver() }
+  return { promoted, logger: { level: 'info' as const, sink } }
+}
+
+/**
+ * What a user would notice of the last user's data: `tab`, which has taken over, shows none of it
+ * and sends no create; nor does a reload once it has closed.
+ */
+async function expectNothingFromBefore(server: WorkstreamServer, tab: WorkstreamStore, storage: SyncStorage) {
+  expect(tab.events).toEqual([])
+  expect(tab.outbox).toEqual([])
+  await tab.flush()
+  expect(server.requests.count('create')).toBe(0)
+  await tab.dispose()
+  expect(await reloadFrom(server, storage)).toEqual({ events: [], outbox: [] })
+}
+
+/** The leader, offline, sees a change on the server and queues a create: the last user's data. */
+async function lastUsersWork(server: WorkstreamServer, leader: WorkstreamStore) {
+  server.create(makeSeed('seen by the leader before the logout'))
+  await leader.refresh()
+  leader.create(makeSeed('the last user’s create, queued offline'))
+}
+
+/** What a reload shows, offline, of what the tabs left in `storage`. */
+async function reloadFrom(server: { url: string }, storage: SyncStorage) {
+  const reloaded = makeStore(server, { storage, tabs: false, online: switchableOnline(false) })
+  await reloaded.ready
+  return { events: reloaded.events, outbox: reloaded.outbox }
+}
+
+describe('clear() in a follower while the leader tab is closing', () => {
+  it('brings back none of the closing leader’s last writes: no event from before the logout shows, no create is sent, a reload shows nothing (bug: they landed after the wipe, and the tab taking over read them)', async () => {
+    const storage = memoryStorage()
+    const writes = heldWrites(storage)
+    const { promoted, logger } = takeoverLog()
+    const { server, leader, follower } = await twoTabs(0, { leaderOnline: false, storage: writes.storage, followerStorage: storage, followerOptions: { logger } })
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    // The leader's next writes stay on their way to storage: the change it sees, and a create queued offline behind it.
+    writes.hold()
+    await lastUsersWork(server, leader)
+    await until(follower.outbox$, (outbox) => outbox.length === 1)
+    const disposing = leader.dispose()
+    await follower.clear()
+    writes.release()
+    await disposing
+    await promoted
+    await expectNothingFromBefore(server, follower, storage)
+  })
+
+  it('shows no state the closing leader sent before the logout that arrives after it (bug: the tab taking over showed and saved it)', async () => {
+    const storage = memoryStorage()
+    let outboxSaved!: () => void
+    const saved = new Promise<void>((resolve) => (outboxSaved = resolve))
+    const watched = watchedStorage(storage, (keys) => keys.some((key) => key.startsWith('m:')) && outboxSaved())
+    const messages = holdable()
+    const { promoted, logger } = takeoverLog()
+    const { server, leader, follower } = await twoTabs(0, { leaderOnline: false, storage: watched, wrapFollowerTabs: messages.wrap, followerOptions: { logger } })
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    messages.hold()
+    await lastUsersWork(server, leader)
+    await saved
+    await messages.arrived((message) => message.type === 'state' && message.records.length === 1)
+    const disposing = leader.dispose()
+    const clearing = follower.clear()
+    // The leader's states with the events and the create reach the follower after its logout.
+    messages.release()
+    await clearing
+    await disposing
+    await promoted
+    await expectNothingFromBefore(server, follower, storage)
+  })
+
+  it('reaches the other follower when that one takes over, and the next user’s create made meanwhile is sent (bug: it showed and sent the last user’s data)', async () => {
+    const storage = memoryStorage()
+    const writes = heldWrites(storage)
+    const { promoted, logger } = takeoverLog()
+    const nextMessages = holdable()
+    // The follower next in line takes over; a third tab logs out.
+    const { server, hub, leader, follower: next } = await twoTabs(0, { leaderOnline: false, storage: writes.storage, followerStorage: storage, wrapFollowerTabs: nextMessages.wrap, followerOptions: { logger } })
+    const other = makeStore(server, { storage, tabs: hub.join() })
+    await other.ready
+    writes.hold()
+    await lastUsersWork(server, leader)
+    await until(next.outbox$, (outbox) => outbox.length === 1)
+    const disposing = leader.dispose()
+    await other.clear()
+    const { confirmed } = other.create(makeSeed('the next user’s create'))
+    // The tab that takes over heard of the logout as a follower, from the tab that logged out.
+    await nextMessages.received((message) => message.type === 'clear')
+    writes.release()
+    await disposing
+    await promoted
+    expect(next.events).toEqual([])
+    expect(next.outbox).toEqual([])
+    await confirmed
+    await next.flush()
+    expect(server.requests.count('create')).toBe(1)
+    await other.dispose()
+    await next.dispose()
+    const reloaded = await reloadFrom(server, storage)
+    expect(reloaded.outbox).toEqual([])
+    expect(reloaded.events.map((e) => e.readable)).toEqual(['the next user’s create'])
+  })
+
+  it('reaches the follower that logs out while it still reads its cache (bug: it took over with the closing leader’s last writes)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const storage = memoryStorage()
+    const writes = heldWrites(storage)
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage: writes.storage, tabs: hub.join(), online: switchableOnline(false) })
+    await until(leader.status$, (status) => status.isLeader && status.phase !== 'hydrating')
+    await leader.refresh()
+    await leader.flush()
+    const reads = heldReads(storage)
+    reads.hold()
+    const { promoted, logger } = takeoverLog()
+    const follower = makeStore(server, { storage: reads.storage, tabs: hub.join(), logger })
+    await reads.reading
+    writes.hold()
+    await lastUsersWork(server, leader)
+    const disposing = leader.dispose()
+    await follower.clear()
+    writes.release()
+    await disposing
+    reads.release()
+    await promoted
+    await expectNothingFromBefore(server, follower, storage)
+  })
+})
+
+describe('clear() in a follower while the leader is fine', () => {
+  it('shows no state the leader sent before the logout, and follows the leader again once it has cleared (bug: the last user’s events showed again for a moment)', async () => {
+    const messages = holdable()
+    const { server, leader, follower } = await twoTabs(0, { wrapFollowerTabs: messages.wrap })
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    messages.hold()
+    server.create(makeSeed('seen just before the logout'))
+    await leader.refresh()
+    const clearing = follower.clear()
+    const shown: number[] = []
+    follower.events$.subscribe((events) => shown.push(events.length))
+    messages.release()
+    await clearing
+    // Watched through status$: a subscriber to the leader's events$ would start a poll that the clear makes stale.
+    await until(leader.status$, (status) => status.lastSyncedAt === undefined)
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 3)
+    expect(shown).toEqual([0, 3])
   })
 })

@@ -5,18 +5,27 @@ export function holdable() {
   let holding = false
   const held: TabMessage[] = []
   const listeners = new Set<(message: TabMessage) => void>()
-  const waiting: Array<{ matches: (message: TabMessage) => boolean; resolve: () => void }> = []
-  const deliver = (message: TabMessage): void => {
-    listeners.forEach((listener) => listener(message))
-    for (const w of [...waiting]) {
+  type Waiting = Array<{ matches: (message: TabMessage) => boolean; resolve: () => void }>
+  const waiting: Waiting = []
+  const arriving: Waiting = []
+  const notify = (list: Waiting, message: TabMessage): void => {
+    for (const w of [...list]) {
       if (!w.matches(message)) continue
-      waiting.splice(waiting.indexOf(w), 1)
+      list.splice(list.indexOf(w), 1)
       w.resolve()
     }
   }
+  const deliver = (message: TabMessage): void => {
+    listeners.forEach((listener) => listener(message))
+    notify(waiting, message)
+  }
   return {
     wrap(inner: TabCoordinator): TabCoordinator {
-      inner.onMessage((message) => (holding ? held.push(message) : deliver(message)))
+      inner.onMessage((message) => {
+        if (holding) held.push(message)
+        else deliver(message)
+        notify(arriving, message)
+      })
       return {
         get isLeader() {
           return inner.isLeader
@@ -32,6 +41,8 @@ export function holdable() {
     },
     /** Resolves once a message that `matches` has been delivered to the store. */
     received: (matches: (message: TabMessage) => boolean) => new Promise<void>((resolve) => waiting.push({ matches, resolve })),
+    /** Resolves once a message that `matches` has arrived, held or delivered. */
+    arrived: (matches: (message: TabMessage) => boolean) => new Promise<void>((resolve) => arriving.push({ matches, resolve })),
     hold() {
       holding = true
     },
