@@ -1,3 +1,4 @@
+import { ChunkedBody } from './chunkedBody'
 import { WorkstreamSyncError } from './errors'
 import type { SeededWorkstreamEvent, WorkstreamEvent, WorkstreamEvents } from './models'
 import {
@@ -31,14 +32,14 @@ export interface SnapshotOptions {
   signal?: AbortSignal
 }
 
-/** Options of {@link WorkstreamClient.snapshotBody}. */
-export interface SnapshotBodyOptions extends SnapshotOptions {
+/** Options of {@link WorkstreamClient.snapshotChunks}. */
+export interface SnapshotChunksOptions extends SnapshotOptions {
   /**
-   * The body the caller got last time. When the new body is byte-identical, `snapshotBody`
-   * resolves with this very array: the body is compared as it arrives and never assembled into
-   * a second copy. Default: none (the body is always assembled).
+   * The chunks of a snapshot body received before. The new body's chunks that repeat it from
+   * the start are compared as they arrive and let go, and the body begins with views of these
+   * instead; a body identical to it resolves as this very array. Default: none.
    */
-  unchangedFrom?: Uint8Array
+  unchangedFrom?: readonly Uint8Array[]
 }
 
 /** Options of {@link WorkstreamClient.delete}. */
@@ -64,9 +65,14 @@ export interface WorkstreamClient {
   snapshot(options?: SnapshotOptions): Promise<WorkstreamEvents>
   /**
    * `GET /workstream_events`, as the raw bytes of a 200 JSON response, not parsed. The store
-   * decodes these incrementally; a custom client may leave this out, or ignore `unchangedFrom`.
+   * decodes these incrementally; a custom client may leave this out.
    */
-  snapshotBody?(options?: SnapshotBodyOptions): Promise<Uint8Array>
+  snapshotBody?(options?: SnapshotOptions): Promise<Uint8Array>
+  /**
+   * The same as `snapshotBody`, as the chunks the body arrived in, not copied into one buffer.
+   * The store prefers it; a custom client may leave it out.
+   */
+  snapshotChunks?(options?: SnapshotChunksOptions): Promise<readonly Uint8Array[]>
   /** `POST /workstream_events/create`. Resolves with the event the server made. */
   create(seed: SeededWorkstreamEvent, options?: SnapshotOptions): Promise<WorkstreamEvent>
   /** `POST /workstream_events/{id}/delete`. */
@@ -108,31 +114,30 @@ export function createWorkstreamClient(options: ClientOptions = {}): WorkstreamC
     return result
   }
 
-  async function send(method: 'GET' | 'POST', path: string, what: string, signal: AbortSignal | undefined, body?: string, unchangedFrom?: Uint8Array): Promise<RawResponse> {
+  async function send(method: 'GET' | 'POST', path: string, what: string, signal: AbortSignal | undefined, body?: string, previous?: ChunkedBody): Promise<RawResponse> {
     const fetchImpl = await resolveFetch(options.fetch)
-    const request = { method, url: baseUrl + path, headers: headers(body !== undefined), timeoutMs, what, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}), ...(unchangedFrom ? { unchangedFrom } : {}) }
+    const request = { method, url: baseUrl + path, headers: headers(body !== undefined), timeoutMs, what, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}), ...(previous ? { previous } : {}) }
     const response = await sendRequest(fetchImpl, request)
     if (response.status < 200 || response.status > 299) throw httpError(response, what)
     return response
   }
 
-  async function snapshotBody(o: SnapshotBodyOptions = {}): Promise<Uint8Array> {
+  async function snapshotResponse(o: SnapshotChunksOptions): Promise<RawResponse> {
     const what = 'GET /workstream_events'
-    const response = await send('GET', `/workstream_events${query(o.transferables)}`, what, o.signal, undefined, o.unchangedFrom)
+    const previous = o.unchangedFrom ? new ChunkedBody(o.unchangedFrom) : undefined
+    const response = await send('GET', `/workstream_events${query(o.transferables)}`, what, o.signal, undefined, previous)
     assertJsonContentType(response, what)
-    return response.body
+    return response
   }
 
   return {
     baseUrl,
     applicationId,
     timeoutMs,
-    snapshotBody,
+    snapshotBody: async (o = {}) => (await snapshotResponse(o)).body,
+    snapshotChunks: async (o = {}) => (await snapshotResponse(o)).chunks,
     async snapshot(o = {}) {
-      const what = 'GET /workstream_events'
-      const response = await send('GET', `/workstream_events${query(o.transferables)}`, what, o.signal)
-      assertJsonContentType(response, what)
-      return parseWorkstreamEvents(parseJsonBody(response, what))
+      return parseWorkstreamEvents(parseJsonBody(await snapshotResponse(o), 'GET /workstream_events'))
     },
     async create(seed, o = {}) {
       const valid = parseSeededWorkstreamEvent(seed)

@@ -7,7 +7,7 @@
  * @module workstream-sync
  */
 export { createWorkstreamClient, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS } from './client'
-export type { ClientOptions, DeleteOptions, SnapshotBodyOptions, SnapshotOptions, WorkstreamClient } from './client'
+export type { ClientOptions, DeleteOptions, SnapshotChunksOptions, SnapshotOptions, WorkstreamClient } from './client'
 export { createWorkstreamStore } from './store'
 export type { WorkstreamStore } from './workstreamStore'
 export type { StoreOptions } from './storeOptions'

@@ -1,7 +1,8 @@
 import type { WorkstreamEvent } from './models'
 import type { SnapshotDelta } from './view'
 import { WorkstreamSyncError } from './errors'
-import { createRangeComparer, hasByteOrderMark, isFlatNumberMap, NOT_JSON, parseJsonSlice, scanString, scanValue, skipWhitespace } from './jsonScanner'
+import { ChunkedBody, scanValueIn } from './chunkedBody'
+import { isFlatNumberMap, NOT_JSON, parseJsonSlice } from './jsonScanner'
 import { indexOfIds, resolveItems, type Items, type Resolution } from './resolveItems'
 
 /**
@@ -47,7 +48,7 @@ export interface DecodeOptions {
 /** What the next decode needs from this one. */
 interface SliceTable {
   /** Kept for the byte comparisons: a body must not be mutated after it was decoded. */
-  readonly body: Uint8Array
+  readonly body: ChunkedBody
   /** Element k of `iterable` spans [bounds[2k], bounds[2k + 1]); empty after a full decode. */
   readonly bounds: Int32Array
   readonly ids: readonly string[]
@@ -83,7 +84,7 @@ class Snapshot implements DecodedSnapshot {
   static tableOf(snapshot: DecodedSnapshot | undefined): SliceTable | undefined {
     if (!(snapshot instanceof Snapshot)) return undefined
     const table = snapshot.#table
-    return table.body.length > 0 || table.texts !== undefined ? table : undefined
+    return (table.body.length > 0 && table.body.intact) || table.texts !== undefined ? table : undefined
   }
 
   rawText(id: string): string | undefined {
@@ -92,12 +93,13 @@ class Snapshot implements DecodedSnapshot {
     const { body, bounds } = this.#table
     // A full decode kept no offsets: the event re-stringified is the same JSON value.
     if (bounds.length === 0) return JSON.stringify(this.byId.get(id))
-    return new TextDecoder().decode(body.subarray(bounds[2 * k], bounds[2 * k + 1]))
+    return new TextDecoder().decode(body.bytes(bounds[2 * k]!, bounds[2 * k + 1]!))
   }
 }
 
 /**
- * Decodes a `GET /workstream_events` body. A body byte-identical to the previous one returns the
+ * Decodes a `GET /workstream_events` body, whole or as the chunks it arrived in (which are not
+ * copied into one buffer). A body byte-identical to the previous one returns the
  * previous result itself; otherwise only the events whose bytes changed are parsed, and unchanged
  * events keep their object identity. The result retains `body` (do not mutate it afterwards) for
  * the next decode, and never retains `previous`.
@@ -106,10 +108,11 @@ class Snapshot implements DecodedSnapshot {
  * has no `iterable` array, or has an item without a non-empty string `id` (then nobody can tell
  * which events the snapshot holds, so the whole snapshot is rejected).
  */
-export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | undefined, options: DecodeOptions): DecodedSnapshot {
+export function decodeSnapshot(received: Uint8Array | readonly Uint8Array[], previous: DecodedSnapshot | undefined, options: DecodeOptions): DecodedSnapshot {
+  const body = ChunkedBody.of(received)
   const table = Snapshot.tableOf(previous)
-  // The reader hands back the previous body itself when it found the new one identical.
-  if (table !== undefined && table.texts === undefined && (table.body === body || (table.body.length === body.length && createRangeComparer(body, table.body)(0, 0, body.length)))) {
+  // A reader that found the body identical as it arrived hands back the previous chunks themselves.
+  if (table !== undefined && table.texts === undefined && (received === table.body.chunks || (table.body.length === body.length && body.equals(0, table.body, 0, body.length)))) {
     const same = previous as Snapshot
     same.path = 'identical'
     return same
@@ -119,12 +122,12 @@ export function decodeSnapshot(body: Uint8Array, previous: DecodedSnapshot | und
 }
 
 /**
- * The body `snapshot` was decoded from, which the next body may be compared with as it arrives
- * (a byte-identical one is then this very array); undefined for a seeded result, which has none.
+ * The chunks `snapshot` was decoded from, which the next body may be compared with as it arrives
+ * (see SnapshotChunksOptions.unchangedFrom); undefined for a seeded result, which has none.
  */
-export function bodyOf(snapshot: DecodedSnapshot | undefined): Uint8Array | undefined {
+export function chunksOf(snapshot: DecodedSnapshot | undefined): readonly Uint8Array[] | undefined {
   const table = Snapshot.tableOf(snapshot)
-  return table !== undefined && table.texts === undefined ? table.body : undefined
+  return table !== undefined && table.texts === undefined ? table.body.chunks : undefined
 }
 
 /**
@@ -141,24 +144,27 @@ export function seededSnapshot(events: readonly WorkstreamEvent[], texts: readon
   const resolved: Resolution = { events: list, byId, quarantined: [], fresh: new Map(), kept: list, changedFrom: undefined }
   // The texts are encoded one at a time as the walk reaches them, not into one body up front: a
   // body of them all would double the bytes allocated by the first poll after a reload.
-  return new Snapshot(resolved, 'full', { body: new Uint8Array(0), bounds: new Int32Array(0), ids: events.map((e) => e.id), events: resolved.kept, texts }, stamp)
+  return new Snapshot(resolved, 'full', { body: ChunkedBody.of([]), bounds: new Int32Array(0), ids: events.map((e) => e.id), events: resolved.kept, texts }, stamp)
 }
 
 /** The fast path. Returns undefined on anything it cannot handle confidently: the full decode decides. */
-function decodeSlices(body: Uint8Array, previous: DecodedSnapshot | undefined, table: SliceTable | undefined, options: DecodeOptions, decoder: TextDecoder): Snapshot | undefined {
+function decodeSlices(body: ChunkedBody, previous: DecodedSnapshot | undefined, table: SliceTable | undefined, options: DecodeOptions, decoder: TextDecoder): Snapshot | undefined {
   // Offsets are kept as int32, which also keeps them small integers in V8's optimized code.
   if (body.length > 0x7fffffff) return undefined
-  let p = skipWhitespace(body, hasByteOrderMark(body) ? 3 : 0)
-  if (body[p] !== 0x7b) return undefined
-  p = skipWhitespace(body, p + 1)
+  // A UTF-8 byte order mark, which JSON text may carry and JSON.parse rejects, is skipped.
+  const bom = body.byteAt(0) === 0xef && body.byteAt(1) === 0xbb && body.byteAt(2) === 0xbf
+  let p = body.skipWhitespace(bom ? 3 : 0)
+  if (body.byteAt(p) !== 0x7b) return undefined
+  p = body.skipWhitespace(p + 1)
   let items: Items | undefined
   for (;;) {
-    if (body[p] !== 0x22) return undefined
-    const keyEnd = scanString(body, p)
-    const key = keyEnd < 0 ? NOT_JSON : parseJsonSlice(decoder, body, p, keyEnd)
-    p = skipWhitespace(body, keyEnd)
-    if (key === NOT_JSON || body[p] !== 0x3a) return undefined
-    p = skipWhitespace(body, p + 1)
+    if (body.byteAt(p) !== 0x22) return undefined
+    const keyEnd = scanValueIn(body, p)
+    const key = keyEnd < 0 ? NOT_JSON : parseSlice(decoder, body, p, keyEnd)
+    if (key === NOT_JSON) return undefined
+    p = body.skipWhitespace(keyEnd)
+    if (body.byteAt(p) !== 0x3a) return undefined
+    p = body.skipWhitespace(p + 1)
     if (key === 'iterable') {
       // Of duplicate keys JSON.parse keeps the last; rare enough to leave to the full decode.
       if (items !== undefined) return undefined
@@ -168,16 +174,17 @@ function decodeSlices(body: Uint8Array, previous: DecodedSnapshot | undefined, t
       // `schema`, `score`, `indices` and unknown keys are checked only to reject invalid JSON.
       // `indices` is not used: `iterable` is authoritative, and indices that disagree with it
       // (stale, partial, or built by a buggy server) must not drop, duplicate or reorder events.
-      const end = scanValue(body, p)
-      p = end < 0 || !(isFlatNumberMap(body, p, end) || parseJsonSlice(decoder, body, p, end) !== NOT_JSON) ? -1 : end
+      const end = scanValueIn(body, p)
+      const bytes = end < 0 ? undefined : body.bytes(p, end)
+      p = bytes === undefined || !(isFlatNumberMap(bytes, 0, bytes.length) || parseJsonSlice(decoder, bytes, 0, bytes.length) !== NOT_JSON) ? -1 : end
     }
     if (p < 0) return undefined
-    p = skipWhitespace(body, p)
-    if (body[p] === 0x7d) break
-    if (body[p] !== 0x2c) return undefined
-    p = skipWhitespace(body, p + 1)
+    p = body.skipWhitespace(p)
+    if (body.byteAt(p) === 0x7d) break
+    if (body.byteAt(p) !== 0x2c) return undefined
+    p = body.skipWhitespace(p + 1)
   }
-  if (items === undefined || skipWhitespace(body, p + 1) !== body.length) return undefined
+  if (items === undefined || body.skipWhitespace(p + 1) !== body.length) return undefined
   const resolved = resolveItems(items, previous, options)
   return new Snapshot(resolved, 'slices', { body, bounds: Int32Array.from(items.bounds), ids: items.ids, events: resolved.kept })
 }
@@ -190,10 +197,10 @@ function decodeSlices(body: Uint8Array, previous: DecodedSnapshot | undefined, t
  * any element). Otherwise it parses the element and, when its id was further on in the previous
  * body, moves the prediction to just after it.
  */
-function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined, known: ReadonlyMap<string, unknown> | undefined, decoder: TextDecoder, items: Items): number {
-  if (body[p] !== 0x5b) return -1
-  p = skipWhitespace(body, p + 1)
-  if (body[p] === 0x5d) return p + 1
+function walkIterable(body: ChunkedBody, p: number, table: SliceTable | undefined, known: ReadonlyMap<string, unknown> | undefined, decoder: TextDecoder, items: Items): number {
+  if (body.byteAt(p) !== 0x5b) return -1
+  p = body.skipWhitespace(p + 1)
+  if (body.byteAt(p) === 0x5d) return p + 1
   const match = table === undefined ? undefined : table.texts !== undefined ? textMatcher(body, table, table.texts) : sliceMatcher(body, table)
   const count = table === undefined ? 0 : table.ids.length
   const lookup: Lookup = { scans: 0, indexById: undefined }
@@ -202,7 +209,7 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
   // run of deletions until the next element shows which of the two it was.
   let resume = -1
   for (;;) {
-    if (body[p] !== 0x7b) return -1
+    if (body.byteAt(p) !== 0x7b) return -1
     let k = -1
     let length = -1
     if (match !== undefined) {
@@ -218,8 +225,8 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
       j = k + 1
       resume = -1
     } else {
-      end = scanValue(body, p)
-      const value = end < 0 ? NOT_JSON : parseJsonSlice(decoder, body, p, end)
+      end = scanValueIn(body, p)
+      const value = end < 0 ? NOT_JSON : parseSlice(decoder, body, p, end)
       const id = idOf(value)
       // Invalid JSON or an item without an id rejects the snapshot; the full decode words the error.
       if (id === undefined) return -1
@@ -233,10 +240,10 @@ function walkIterable(body: Uint8Array, p: number, table: SliceTable | undefined
       }
     }
     items.bounds.push(p, end)
-    p = skipWhitespace(body, end)
-    if (body[p] === 0x5d) return p + 1
-    if (body[p] !== 0x2c) return -1
-    p = skipWhitespace(body, p + 1)
+    p = body.skipWhitespace(end)
+    if (body.byteAt(p) === 0x5d) return p + 1
+    if (body.byteAt(p) !== 0x2c) return -1
+    p = body.skipWhitespace(p + 1)
   }
 }
 
@@ -274,20 +281,19 @@ function previousIndex(table: SliceTable, id: string, j: number, known: Readonly
 /** The byte length of the previous element k when the bytes at `p` repeat it (and it was valid), else -1. */
 type ElementMatcher = (p: number, k: number) => number
 
-function sliceMatcher(body: Uint8Array, table: SliceTable): ElementMatcher {
-  const equal = createRangeComparer(body, table.body)
+function sliceMatcher(body: ChunkedBody, table: SliceTable): ElementMatcher {
   return (p, k) => {
     const start = table.bounds[2 * k]!
     const length = table.bounds[2 * k + 1]! - start
-    return table.events[k] !== undefined && endsElement(body, p, length) && equal(p, start, length) ? length : -1
+    return table.events[k] !== undefined && endsElement(body, p, length) && body.equals(p, table.body, start, length) ? length : -1
   }
 }
 
 /** Compares with a seeded table's texts, each encoded into one reused buffer when first compared. */
-function textMatcher(body: Uint8Array, table: SliceTable, texts: readonly string[]): ElementMatcher {
+function textMatcher(body: ChunkedBody, table: SliceTable, texts: readonly string[]): ElementMatcher {
   const encoder = new TextEncoder()
   let scratch = new Uint8Array(16_384)
-  let equal = createRangeComparer(body, scratch)
+  let encodedBody = ChunkedBody.of(scratch)
   let encoded = -1
   let length = 0
   return (p, k) => {
@@ -298,19 +304,25 @@ function textMatcher(body: Uint8Array, table: SliceTable, texts: readonly string
       // encodeInto writes whole characters only; no text takes more than three bytes a character.
       if (result.read < text.length) {
         scratch = new Uint8Array(3 * text.length)
-        equal = createRangeComparer(body, scratch)
+        encodedBody = ChunkedBody.of(scratch)
         result = encoder.encodeInto(text, scratch)
       }
       encoded = k
       length = result.written
     }
-    return endsElement(body, p, length) && equal(p, 0, length) ? length : -1
+    return endsElement(body, p, length) && body.equals(p, encodedBody, 0, length) ? length : -1
   }
 }
 
 /** The cheap test first: an element of `length` bytes at `p` fits the body and ends with `}`. */
-function endsElement(body: Uint8Array, p: number, length: number): boolean {
-  return length > 0 && p + length <= body.length && body[p + length - 1] === 0x7d
+function endsElement(body: ChunkedBody, p: number, length: number): boolean {
+  return length > 0 && p + length <= body.length && body.byteAt(p + length - 1) === 0x7d
+}
+
+/** JSON.parse of the bytes [start, end), or NOT_JSON. */
+function parseSlice(decoder: TextDecoder, body: ChunkedBody, start: number, end: number): unknown {
+  const bytes = body.bytes(start, end)
+  return parseJsonSlice(decoder, bytes, 0, bytes.length)
 }
 
 function idOf(value: unknown): string | undefined {
@@ -320,11 +332,11 @@ function idOf(value: unknown): string | undefined {
 }
 
 /** The fallback: the whole body through JSON.parse, then the same per-item rules as the fast path. */
-function decodeFull(body: Uint8Array, previous: DecodedSnapshot | undefined, options: DecodeOptions, decoder: TextDecoder): Snapshot {
+function decodeFull(body: ChunkedBody, previous: DecodedSnapshot | undefined, options: DecodeOptions, decoder: TextDecoder): Snapshot {
   let envelope: unknown
   try {
     // TextDecoder drops a leading byte order mark, as the fast path skips it.
-    envelope = JSON.parse(decoder.decode(body))
+    envelope = JSON.parse(decoder.decode(body.whole()))
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error)
     throw new WorkstreamSyncError('validation', `The snapshot body is not valid JSON (${detail}). ${REJECTED}`, { cause: error })

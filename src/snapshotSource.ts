@@ -2,7 +2,7 @@ import type { WorkstreamClient } from './client'
 import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
-import { bodyOf, decodeSnapshot, seededSnapshot, type DecodedSnapshot } from './snapshotDecoder'
+import { chunksOf, decodeSnapshot, seededSnapshot, type DecodedSnapshot } from './snapshotDecoder'
 import { checkWorkstreamEvent } from './validate'
 import { inOrder, snapshotOf, snapshotOrder, type ServerSnapshot } from './view'
 
@@ -45,9 +45,10 @@ export class SnapshotSource {
    */
   async fetch(known: (id: string) => WorkstreamEvent | undefined, hydrated?: Promise<unknown>): Promise<SnapshotResult> {
     const options = this.#transferables !== undefined ? { transferables: this.#transferables } : {}
-    if (this.#client.snapshotBody) {
-      const unchangedFrom = bodyOf(this.#last)
-      const body = await this.#client.snapshotBody(unchangedFrom ? { ...options, unchangedFrom } : options)
+    const client = this.#client
+    if (client.snapshotChunks || client.snapshotBody) {
+      const unchangedFrom = chunksOf(this.#last)
+      const body = client.snapshotChunks ? await client.snapshotChunks(unchangedFrom ? { ...options, unchangedFrom } : options) : await client.snapshotBody!(options)
       if (this.#last === undefined && hydrated !== undefined) await hydrated
       // The first snapshot after a reload compares bytes with the cached texts instead of
       // parsing every event again.
@@ -82,7 +83,7 @@ export class SnapshotSource {
    */
   seed(snapshot: ServerSnapshot, texts: readonly string[]): void {
     // The texts must line up with the snapshot's events, one each.
-    if (this.#client.snapshotBody && this.#last === undefined && this.#lastParsed === undefined && snapshot.events.length === texts.length) {
+    if ((this.#client.snapshotChunks || this.#client.snapshotBody) && this.#last === undefined && this.#lastParsed === undefined && snapshot.events.length === texts.length) {
       this.#seed = { snapshot, texts }
     }
   }

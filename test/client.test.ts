@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createWorkstreamClient } from '../src/client'
 import { WorkstreamSyncError } from '../src/errors'
+import { generateSampleEvents } from '../src/server/index'
 import { startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 
@@ -25,6 +26,17 @@ describe('client', () => {
     expect(created.id).toBe('mine')
     await client.delete('mine')
     expect(server.events().map((e) => e.id)).toEqual(['a', 'b'])
+  })
+
+  it('reads a large snapshot as the chunks it arrived in, with the bytes snapshotBody gives', async () => {
+    const server = await startServer({ events: generateSampleEvents({ count: 120, seed: 3 }) })
+    const client = createWorkstreamClient({ baseUrl: server.url })
+    const chunks = await client.snapshotChunks!()
+    const body = await client.snapshotBody!()
+    expect(body.byteLength).toBeGreaterThan(4 * 65_536)
+    expect(chunks.length).toBeGreaterThan(1)
+    expect(Buffer.concat(chunks).equals(body)).toBe(true)
+    expect(JSON.parse(new TextDecoder().decode(body)).iterable).toHaveLength(120)
   })
 
   it('sends transferables and X-Application-ID when configured', async () => {

@@ -590,4 +590,46 @@ describe('decodeSnapshot: property', () => {
       { numRuns: 300 },
     )
   })
+  /** `bytes` cut into chunks of 1 to 80 bytes, each in a buffer of its own, as a body arrives over HTTP. */
+  function chunks(bytes: Uint8Array, rand: () => number): Uint8Array[] {
+    const result: Uint8Array[] = []
+    for (let from = 0; from < bytes.length; ) {
+      const size = 1 + Math.floor(rand() * (rand() < 0.5 ? 8 : 80))
+      const offset = result.length % 3
+      const chunk = new Uint8Array(size + offset).subarray(offset, offset + Math.min(size, bytes.length - from))
+      chunk.set(bytes.subarray(from, from + chunk.length))
+      result.push(chunk)
+      from += chunk.length
+    }
+    return result
+  }
+
+  it('decodes bodies cut into chunks anywhere as it decodes them whole', () => {
+    fc.assert(
+      fc.property(fc.array(itemArb, { maxLength: 10 }), fc.array(itemArb, { maxLength: 6 }), fc.nat(), (old, pool, seed) => {
+        const rand = random(seed)
+        const oldText = snapshotText(old, seed)
+        const newText = snapshotText([...pool, ...old.filter(() => rand() < 0.8)], rand() < 0.8 ? seed : seed + 1)
+        const wholeFirst = decodeSnapshot(utf8(oldText), undefined, options)
+        const whole = decodeSnapshot(utf8(newText), wholeFirst, options)
+        const first = decodeSnapshot(chunks(utf8(oldText), rand), undefined, options)
+        const split = decodeSnapshot(chunks(utf8(newText), rand), first, options)
+        expect(split.path).toBe(whole.path)
+        expect(canonical(split.events)).toBe(canonical(whole.events))
+        expect(split.quarantined.map((e) => e.message)).toEqual(whole.quarantined.map((e) => e.message))
+        for (const e of split.events) {
+          expect(split.rawText(e.id)).toBe(whole.rawText(e.id))
+          // What the whole decode kept, the chunked one kept too.
+          if (whole.byId.get(e.id) === wholeFirst.byId.get(e.id)) expect(e).toBe(first.byId.get(e.id))
+        }
+        const seeded = decodeSnapshot(chunks(utf8(newText), rand), seededSnapshot(first.events, first.events.map((e) => JSON.stringify(e))), options)
+        expect(canonical(seeded.events)).toBe(canonical(whole.events))
+        // And the next decode compares with a body that was itself cut elsewhere.
+        const again = decodeSnapshot(chunks(utf8(newText), rand), split, options)
+        expect(again).toBe(split)
+        expect(again.path).toBe('identical')
+      }),
+      { numRuns: 300 },
+    )
+  })
 })

@@ -1,0 +1,171 @@
+import { compareRanges, scanValue } from './jsonScanner'
+
+/**
+ * A response body read as the chunks it arrived in, addressed as one run of bytes. A snapshot
+ * of tens of megabytes arrives in thousands of chunks (Node's fetch reads 64 kB at a time);
+ * copying them into one buffer would allocate the whole body a second time on every poll, which
+ * at 50k events (183 MB) also sets off a full garbage collection of the store's heap.
+ *
+ * Reads are mostly in order, so the part of the last read is tried first.
+ */
+export class ChunkedBody {
+  readonly length: number
+  /** The chunks as given: a body read again as these very chunks is this body, unchanged. */
+  readonly chunks: readonly Uint8Array[]
+  readonly #parts: readonly Uint8Array[]
+  /** starts[i] is the offset of part i; starts[parts.length] is the length. */
+  readonly #starts: number[]
+  /** The part of the last read. */
+  #at = 0
+  /** Per part, made when first compared: a DataView (this body as the new side), the aligned words (as the old side). */
+  readonly #views: Array<DataView | undefined> = []
+  readonly #words: Array<Float64Array | undefined> = []
+
+  constructor(chunks: readonly Uint8Array[]) {
+    this.chunks = chunks
+    this.#parts = chunks.filter((part) => part.byteLength > 0)
+    this.#starts = [0]
+    let length = 0
+    for (const part of this.#parts) this.#starts.push((length += part.byteLength))
+    this.length = length
+  }
+
+  static of(body: Uint8Array | readonly Uint8Array[]): ChunkedBody {
+    return new ChunkedBody(body instanceof Uint8Array ? [body] : body)
+  }
+
+  /** False once a part lost its bytes (its buffer was transferred away). */
+  get intact(): boolean {
+    return this.#parts.every((part, i) => part.byteLength === this.#starts[i + 1]! - this.#starts[i]!)
+  }
+
+  /** The byte at `p`, or -1 past the end. */
+  byteAt(p: number): number {
+    if (p < 0 || p >= this.length) return -1
+    const i = this.#part(p)
+    return this.#parts[i]![p - this.#starts[i]!]!
+  }
+
+  /** The first position at or after `p` that is not JSON whitespace (space, tab, LF, CR). */
+  skipWhitespace(p: number): number {
+    for (;;) {
+      const c = this.byteAt(p)
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return p
+      p++
+    }
+  }
+
+  /** The bytes [start, end): a view of the part that holds them all, else a copy. */
+  bytes(start: number, end: number): Uint8Array {
+    end = Math.min(end, this.length)
+    if (start >= end) return new Uint8Array(0)
+    const i = this.#part(start)
+    const from = start - this.#starts[i]!
+    if (end <= this.#starts[i + 1]!) return this.#parts[i]!.subarray(from, from + end - start)
+    const copy = new Uint8Array(end - start)
+    for (let at = 0, j = i; at < copy.length; j++) {
+      const part = this.#parts[j]!
+      const piece = part.subarray(at === 0 ? from : 0, Math.min(part.length, (at === 0 ? from : 0) + copy.length - at))
+      copy.set(piece, at)
+      at += piece.length
+    }
+    return copy
+  }
+
+  /** Whether `chunk` repeats this body's bytes from `offset`. */
+  repeats(chunk: Uint8Array, offset: number): boolean {
+    return ChunkedBody.of(chunk).equals(0, this, offset, chunk.byteLength)
+  }
+
+  /** The bytes [0, end), as views of the parts that hold them. */
+  prefix(end: number): Uint8Array[] {
+    const views: Uint8Array[] = []
+    for (let i = 0; i < this.#parts.length && this.#starts[i]! < end; i++) {
+      const part = this.#parts[i]!
+      views.push(this.#starts[i + 1]! <= end ? part : part.subarray(0, end - this.#starts[i]!))
+    }
+    return views
+  }
+
+  /** All of it in one buffer (the first part itself when there is only one). */
+  whole(): Uint8Array {
+    return this.#parts.length === 1 ? this.#parts[0]! : this.bytes(0, this.length)
+  }
+
+  /** The end (exclusive) of the part that holds `p` (0 <= p < length). */
+  partEnd(p: number): number {
+    return this.#starts[this.#part(p) + 1]!
+  }
+
+  /**
+   * Whether `length` bytes from `start` equal those of `other` from `otherStart`. `other` must
+   * hold no NUL bytes, as any JSON text does (see compareRanges).
+   */
+  equals(start: number, other: ChunkedBody, otherStart: number, length: number): boolean {
+    if (start < 0 || otherStart < 0 || start + length > this.length || otherStart + length > other.length) return false
+    while (length > 0) {
+      const i = this.#part(start)
+      const j = other.#part(otherStart)
+      const a = this.#parts[i]!
+      const b = other.#parts[j]!
+      const aStart = start - this.#starts[i]!
+      const bStart = otherStart - other.#starts[j]!
+      const n = Math.min(length, a.length - aStart, b.length - bStart)
+      if (!compareRanges(a, this.#view(i), b, other.#wordsOf(j), aStart, bStart, n)) return false
+      start += n
+      otherStart += n
+      length -= n
+    }
+    return true
+  }
+
+  #view(i: number): DataView {
+    let view = this.#views[i]
+    if (view === undefined) {
+      const part = this.#parts[i]!
+      this.#views[i] = view = new DataView(part.buffer, part.byteOffset, part.byteLength)
+    }
+    return view
+  }
+
+  #wordsOf(i: number): Float64Array {
+    let words = this.#words[i]
+    if (words === undefined) {
+      const { buffer } = this.#parts[i]!
+      this.#words[i] = words = new Float64Array(buffer, 0, buffer.byteLength >>> 3)
+    }
+    return words
+  }
+
+  /** The part that holds `p` (0 <= p < length). */
+  #part(p: number): number {
+    const starts = this.#starts
+    let i = this.#at
+    if (p >= starts[i]! && p < starts[i + 1]!) return i
+    if (p >= starts[i + 1]! && p < starts[i + 2]!) return (this.#at = i + 1)
+    let low = 0
+    let high = this.#parts.length - 1
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1
+      if (starts[mid]! <= p) low = mid
+      else high = mid - 1
+    }
+    return (this.#at = low)
+  }
+}
+
+/**
+ * The end (exclusive) of the JSON value at `p` in `body`, as scanValue finds it, or -1. Scans the
+ * rest of p's part first, and copies a longer stretch only for a value that runs past it.
+ */
+export function scanValueIn(body: ChunkedBody, p: number): number {
+  if (p >= body.length) return -1
+  let end = body.partEnd(p)
+  for (;;) {
+    const found = scanValue(body.bytes(p, end), 0)
+    // A value that ends where the stretch ends may go on (a number, or a cut string or object).
+    if (found >= 0 && (p + found < end || end === body.length)) return p + found
+    if (end === body.length) return -1
+    end = Math.min(body.length, p + Math.max(2 * (end - p), 65_536))
+  }
+}
