@@ -22,8 +22,9 @@ export interface InjectedFetch {
 export const CHUNK_BYTES = 65_536
 
 /**
- * A response whose body arrives as a real HTTP body does, in chunks of {@link CHUNK_BYTES}: views
- * of `body`, so that building one costs nothing and every reader gets the same bytes.
+ * A response whose body arrives as a real HTTP body does, in chunks of {@link CHUNK_BYTES}, each
+ * a new buffer (a copy, as a socket read makes), so that a client that keeps the body keeps
+ * memory of its own. Every reader gets the same bytes.
  */
 export function jsonResponse(body: Uint8Array): Response {
   let offset = 0
@@ -33,7 +34,8 @@ export function jsonResponse(body: Uint8Array): Response {
         controller.close()
         return
       }
-      controller.enqueue(body.subarray(offset, offset + CHUNK_BYTES))
+      // Not body.slice(): on a Buffer that is a view, not a copy.
+      controller.enqueue(new Uint8Array(body.subarray(offset, offset + CHUNK_BYTES)))
       offset += CHUNK_BYTES
     },
   })
