@@ -49,7 +49,7 @@ export function formatReport(report: BenchReport): string {
     '',
     `${machine.date} · Node ${machine.node} · ${machine.cpu} × ${machine.cores} · load average at start ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} · ${report.seconds.toFixed(0)} s in all`,
     '',
-    'Every client reads the same injected `Response` (no network), so the times are the client\'s own work. ' +
+    'Every client reads the same injected `Response` (no network), so the times are the client\'s own work; its body arrives as over HTTP, in chunks of 64 kB, each a new buffer. ' +
       'Medians of interleaved runs; ratios are to the naive client in the same table. The targets are judged on wall-clock time; ' +
       'the CPU time (the process\'s, GC threads included) is shown beside it because it is steadier on a shared machine. ' +
       'GC pauses are the garbage-collection pauses inside the timed part (V8\'s incremental marking steps run inside JavaScript and are not counted).',
