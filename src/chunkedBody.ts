@@ -31,7 +31,8 @@ export class ChunkedBody {
   }
 
   static of(body: Uint8Array | readonly Uint8Array[]): ChunkedBody {
-    return new ChunkedBody(body instanceof Uint8Array ? [body] : body)
+    // isView, not instanceof: a Uint8Array from another realm (an iframe, a vm context) is one too.
+    return new ChunkedBody(ArrayBuffer.isView(body) ? [body as Uint8Array] : (body as readonly Uint8Array[]))
   }
 
   /** False once a part lost its bytes (its buffer was transferred away). */

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ChunkedBody, scanValueIn } from '../src/chunkedBody'
@@ -134,5 +135,15 @@ describe('ChunkedBody: reading across chunks', () => {
     expect(body.intact).toBe(true)
     structuredClone(chunks[1]!.buffer, { transfer: [chunks[1]!.buffer] })
     expect(body.intact).toBe(false)
+  })
+})
+
+describe('ChunkedBody.of', () => {
+  it('takes a Uint8Array from another realm as one chunk, not as a list of chunks', () => {
+    const foreign = runInNewContext('new Uint8Array([123, 125])') as Uint8Array
+    expect(foreign instanceof Uint8Array).toBe(false)
+    const body = ChunkedBody.of(foreign)
+    expect(body.length).toBe(2)
+    expect(body.byteAt(1)).toBe(0x7d)
   })
 })
