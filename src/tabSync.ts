@@ -195,7 +195,7 @@ export class TabSync {
     // The clears no leader confirmed were carried out by this tab as it read (or wiped) storage.
     for (const id of this.#unconfirmedClears) this.#confirmClear(id)
     this.#unconfirmedClears.clear()
-    this.#tabs.post({ type: 'leader', from: this.#host.id })
+    this.#tabs.post({ type: 'leader', from: this.#host.id, confirmsClears: true })
   }
 
   dispose(): void {
@@ -236,7 +236,7 @@ export class TabSync {
     this.#sentServer = state.server
     this.#version++
     const storageFailed = this.#host.storageFailed() ? { storageFailed: true } : {}
-    this.#tabs.post({ type: 'state', from: this.#host.id, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...storageFailed })
+    this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...storageFailed })
   }
 
   /**
@@ -273,9 +273,11 @@ export class TabSync {
       return
     }
     if (message.type === 'clear') {
-      // Another follower's logout: this tab shows nothing from before it either, and waits like it.
-      if (this.#unconfirmedClears.has(message.id) || this.#clearedIds.includes(message.id)) return
-      this.#clearing(message.id)
+      // Another follower's logout: this tab shows nothing from before it either, and waits like it
+      // (unless the clear came from a tab of an older version, which no leader confirms).
+      const { id } = message
+      if (id !== undefined && (this.#unconfirmedClears.has(id) || this.#clearedIds.includes(id))) return
+      if (id !== undefined) this.#clearing(id)
       this.#host.clear(false)
       return
     }
@@ -284,8 +286,13 @@ export class TabSync {
       this.#unconfirmedClears.delete(message.id)
       return
     }
+    if (message.type !== 'state') return
     // A state the leader sent before it carried out a clear would show the last user's data again.
-    if (message.type !== 'state' || this.clearing) return
+    // A leader of an older version never confirms: its states are taken, as that version did.
+    if (this.clearing) {
+      if (message.confirmsClears) return
+      this.#unconfirmedClears.clear()
+    }
     this.#follows(message.from, false)
     this.#follow(message)
     this.#settleRefreshes()
@@ -312,11 +319,11 @@ export class TabSync {
     this.#unacknowledged.clear()
   }
 
-  /** Leader: carries out a follower's clear once, and confirms it. */
-  #clearFor(id: string): void {
-    const done = this.#clearedIds.includes(id)
+  /** Leader: carries out a follower's clear once, and confirms it (a clear without an id, from an older tab, every time). */
+  #clearFor(id: string | undefined): void {
+    const done = id !== undefined && this.#clearedIds.includes(id)
     // Confirmed first: the followers then take the state it leads to, broadcast as it is carried out.
-    this.#confirmClear(id)
+    if (id !== undefined) this.#confirmClear(id)
     if (!done) this.#host.clear(true)
   }
 

@@ -13,6 +13,8 @@ export type TabMessage =
       readonly type: 'state'
       /** The sending store's id. */
       readonly from: string
+      /** Set by leaders that confirm clears ('cleared'); a tab of an older version leaves it out. */
+      readonly confirmsClears?: true
       /** Full: every server event (sent to a tab that said hello). Delta: the change only. */
       readonly server:
         | {
@@ -70,8 +72,8 @@ export type TabMessage =
       readonly type: 'clear'
       /** The sending store's id. */
       readonly from: string
-      /** Names the clear in the confirmation. */
-      readonly id: string
+      /** Names the clear in the confirmation; left out by a tab of an older version. */
+      readonly id?: string
     }
   /**
    * Leader → all: the leader carried out a follower's clear. Its state messages from now on come
@@ -115,6 +117,8 @@ export type TabMessage =
       readonly type: 'leader'
       /** The sending store's id. */
       readonly from: string
+      /** Set by leaders that confirm clears ('cleared'); a tab of an older version leaves it out. */
+      readonly confirmsClears?: true
     }
   /** A new tab (or one that missed a delta) asks the leader for the full state. */
   | {

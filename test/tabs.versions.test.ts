@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { memoryStorage } from '../src/storage'
+import type { TabCoordinator, TabMessage } from '../src/tabs'
+import { makeEvent, makeSeed } from './support/events'
+import { makeStore, startServer, switchableOnline, until } from './support/harness'
+import { holdable } from './support/holdable'
+import { memoryTabs } from './support/memoryTabs'
+
+/**
+ * A tab of the version before clears were confirmed (a page loaded before a deploy, still open):
+ * its messages carry no clear ids, it never says 'cleared' and does not say it would.
+ */
+function olderVersion(inner: TabCoordinator): TabCoordinator {
+  const older = (message: TabMessage): TabMessage => {
+    if (message.type === 'clear') return { type: 'clear', from: message.from }
+    if (message.type !== 'leader' && message.type !== 'state') return message
+    const { confirmsClears: _, ...rest } = message
+    return rest
+  }
+  return {
+    get isLeader() {
+      return inner.isLeader
+    },
+    onLeadership: (listener) => inner.onLeadership(listener),
+    onMessage: (listener) => inner.onMessage(listener),
+    post: (message) => {
+      if (message.type !== 'cleared') inner.post(older(message))
+    },
+    close: () => inner.close(),
+  }
+}
+
+describe('tabs of two versions of the app', () => {
+  it('a logout under a leader of the older version: the follower follows it again, and its create is sent once', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: olderVersion(hub.join()) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const messages = holdable()
+    const follower = makeStore(server, { storage, tabs: messages.wrap(hub.join()) })
+    await follower.ready
+    await leader.refresh()
+    await until(follower.events$, (e) => e.length === 2)
+
+    await follower.clear()
+    const { confirmed } = follower.create(makeSeed('next user’s create'))
+    await until(leader.outbox$, (o) => o.length === 1)
+    await leader.flush()
+    await confirmed
+    server.create(makeSeed('new on the server'))
+    await leader.refresh()
+    await until(follower.events$, (e) => e.some((event) => event.readable === 'new on the server'))
+    expect(follower.outbox).toEqual([])
+
+    await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader)
+    await follower.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(follower.errors).toEqual([])
+  })
+
+  it('each logout of a follower of the older version is carried out by the leader', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const hub = memoryTabs()
+    const online = switchableOnline(false)
+    const leader = makeStore(server, { storage: memoryStorage(), tabs: hub.join(), online })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const olderTab = olderVersion(hub.join())
+
+    leader.create(makeSeed('first user’s create')).confirmed.catch(() => {})
+    olderTab.post({ type: 'clear', from: 'older tab' })
+    await until(leader.outbox$, (o) => o.length === 0)
+    leader.create(makeSeed('second user’s create')).confirmed.catch(() => {})
+    await until(leader.outbox$, (o) => o.length === 1)
+    olderTab.post({ type: 'clear', from: 'older tab' })
+    await until(leader.outbox$, (o) => o.length === 0)
+
+    online.set(true)
+    await leader.flush()
+    expect(server.requests.count('create')).toBe(0)
+  })
+
+  it('a follower that hears a logout from a tab of the older version still follows the leader', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join() })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const follower = makeStore(server, { storage, tabs: hub.join() })
+    await follower.ready
+    await leader.refresh()
+    await until(follower.events$, (e) => e.length === 1)
+
+    olderVersion(hub.join()).post({ type: 'clear', from: 'older tab' })
+    await until(leader.events$, (e) => e.length === 0)
+    server.create(makeSeed('after the logout'))
+    await leader.refresh()
+    await until(follower.events$, (e) => e.some((event) => event.readable === 'after the logout'))
+    expect(follower.events.map((e) => e.readable).sort()).toEqual(leader.events.map((e) => e.readable).sort())
+  })
+})
