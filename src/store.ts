@@ -63,6 +63,8 @@ class Store implements WorkstreamStore {
   #takingOver = false
   /** Counts clear() calls, so that a takeover's read of storage from before one is not used. */
   #clears = 0
+  /** The clears before the fetch in flight started (its answer is dropped when a clear came since). */
+  #fetchedBefore = 0
   /** The items the last snapshot withheld, with the seq of the first snapshot that did. */
   #withheld: ReadonlyMap<string, number> = new Map()
   /** clear() was called before the cache finished loading. */
@@ -101,7 +103,7 @@ class Store implements WorkstreamStore {
       discard: (id) => this.#dispatch({ type: 'mutationDiscarded', id }),
       storageFailed: () => this.#persistence.fellBack,
       hydrated: () => this.#hydrated,
-      refresh: () => this.#poller.refresh(),
+      refresh: () => this.#refreshHere(),
       clear: (storage) => {
         this.#clearHere(storage).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
       },
@@ -186,7 +188,17 @@ class Store implements WorkstreamStore {
     if (this.#disposed) return handled(Promise.reject(disposedError('refresh()')))
     // A follower has the leader fetch, and takes the state that led to from it as usual.
     if (!this.#tabs.isLeader) return handled(this.#tabSync.refresh())
-    return this.#poller.refresh()
+    return this.#refreshHere()
+  }
+
+  /**
+   * Joins the fetch in flight, unless a clear() came after it started, and fetches again when a
+   * clear() comes during it: the answer to a request from before a clear is not applied.
+   */
+  async #refreshHere(): Promise<void> {
+    const clears = this.#clears
+    await (this.#fetchedBefore === clears ? this.#poller.refresh() : this.#poller.fresh())
+    if (this.#clears !== clears && !this.#disposed) return this.#refreshHere()
   }
 
   create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> } {
@@ -391,6 +403,7 @@ class Store implements WorkstreamStore {
     const requestedAt = this.#o.now()
     this.#dispatch({ type: 'snapshotRequested', seq })
     this.#fetching = true
+    this.#fetchedBefore = this.#clears
     this.#emitStatus()
     try {
       // The last good version of an event is the server's, else the one shown (a create's own, or

@@ -135,6 +135,15 @@ describe('store: stale snapshots over the wire', () => {
     expect(store.get(event.id)).toBeDefined()
   })
 
+  it('fetches again for a refresh() that a clear() came during, and for one that would join that fetch', async () => {
+    const { gate, store, stale } = await withStaleSnapshotInFlight()
+    await store.clear()
+    const after = store.refresh()
+    await gate.release()
+    await Promise.all([stale, after])
+    expect(store.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
+  })
+
   it('keeps a deleted event hidden when a snapshot requested before the delete was confirmed lands', async () => {
     const { gate, store, stale } = await withStaleSnapshotInFlight()
     await store.delete('a')
