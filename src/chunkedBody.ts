@@ -10,7 +10,10 @@ import { compareRanges, scanValue } from './jsonScanner'
  */
 export class ChunkedBody {
   readonly length: number
-  /** The chunks as given: a body read again as these very chunks is this body, unchanged. */
+  /**
+   * The chunks, frozen: a body read again as this very array is this body, unchanged. A copy
+   * when the array given was not frozen, since its owner may refill it with another body.
+   */
   readonly chunks: readonly Uint8Array[]
   readonly #parts: readonly Uint8Array[]
   /** starts[i] is the offset of part i; starts[parts.length] is the length. */
@@ -22,7 +25,7 @@ export class ChunkedBody {
   readonly #words: Array<Float64Array | undefined> = []
 
   constructor(chunks: readonly Uint8Array[]) {
-    this.chunks = chunks
+    this.chunks = Object.isFrozen(chunks) ? chunks : Object.freeze([...chunks])
     this.#parts = chunks.filter((part) => part.byteLength > 0)
     this.#starts = [0]
     let length = 0
@@ -78,12 +81,17 @@ export class ChunkedBody {
     return ChunkedBody.of(chunk).equals(0, this, offset, chunk.byteLength)
   }
 
-  /** The bytes [0, end), as views of the parts that hold them. */
+  /**
+   * The bytes [0, end), as views of the parts that hold them. A view keeps its whole buffer
+   * alive: one that is mostly other bytes (a response read into one large buffer, or the end of
+   * a part) is copied instead, so that bodies made of earlier ones never pile up old buffers.
+   */
   prefix(end: number): Uint8Array[] {
     const views: Uint8Array[] = []
     for (let i = 0; i < this.#parts.length && this.#starts[i]! < end; i++) {
       const part = this.#parts[i]!
-      views.push(this.#starts[i + 1]! <= end ? part : part.subarray(0, end - this.#starts[i]!))
+      const view = this.#starts[i + 1]! <= end ? part : part.subarray(0, end - this.#starts[i]!)
+      views.push(view.buffer.byteLength > 2 * view.byteLength ? new Uint8Array(view) : view)
     }
     return views
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createWorkstreamClient } from '../src/client'
 import { WorkstreamSyncError } from '../src/errors'
 import { generateSampleEvents } from '../src/server/index'
+import { chunksOf, decodeSnapshot, type DecodedSnapshot } from '../src/snapshotDecoder'
 import { startServer } from './support/harness'
 
 const encoder = new TextEncoder()
@@ -78,5 +79,53 @@ describe('snapshotChunks({ unchangedFrom })', () => {
     const error = await client.snapshotChunks!({ unchangedFrom: previous }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(WorkstreamSyncError)
     expect((error as WorkstreamSyncError).status).toBe(503)
+  })
+})
+
+describe('chunks from a custom client or fetch', () => {
+  const validate = (value: unknown): string | undefined => (typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' ? undefined : 'no id')
+  const snapshot = (events: readonly object[]): string => JSON.stringify({ iterable: events })
+
+  it('shows a changed snapshot from a client that refills the same array every time', () => {
+    const reused: Uint8Array[] = []
+    const read = (text: string): Uint8Array[] => {
+      reused.length = 0
+      reused.push(encoder.encode(text))
+      return reused
+    }
+    const first = decodeSnapshot(read(snapshot([{ id: 'a', readable: 'old' }])), undefined, { validate })
+    const second = decodeSnapshot(read(snapshot([{ id: 'a', readable: 'new' }, { id: 'b' }])), first, { validate })
+    expect(second.path).toBe('slices')
+    expect(second.events.map((e) => e.readable)).toEqual(['new', undefined])
+  })
+
+  it('keeps about one body of buffers alive when each response is read into one buffer and the change moves down', async () => {
+    const events = Array.from({ length: 400 }, (_, i) => ({ id: `e${i}`, readable: `event ${i} `.repeat(20), v: 0 }))
+    let last: DecodedSnapshot | undefined
+    let length = 0
+    for (let poll = 0; poll < 12; poll++) {
+      events[poll * 30]!.v = poll + 1
+      const bytes = encoder.encode(snapshot(events))
+      length = bytes.length
+      // One buffer for the whole response, read in views of 4 kB.
+      const oneBuffer: typeof fetch = async () => {
+        const whole = bytes.slice()
+        let at = 0
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (at >= whole.length) return controller.close()
+            controller.enqueue(whole.subarray(at, at + 4096))
+            at += 4096
+          },
+        })
+        return new Response(body, { headers: { 'content-type': 'application/json' } })
+      }
+      const client = createWorkstreamClient({ baseUrl: 'http://127.0.0.1:9', fetch: oneBuffer })
+      const unchangedFrom = chunksOf(last)
+      last = decodeSnapshot(await client.snapshotChunks!(unchangedFrom ? { unchangedFrom } : {}), last, { validate })
+      expect(last.byId.get(`e${poll * 30}`)).toMatchObject({ v: poll + 1 })
+    }
+    const buffers = new Set(chunksOf(last)!.map((chunk) => chunk.buffer))
+    expect([...buffers].reduce((total, buffer) => total + buffer.byteLength, 0)).toBeLessThan(2 * length)
   })
 })
