@@ -291,6 +291,8 @@ export class TabSync {
     // A leader of an older version never confirms: its states are taken, as that version did.
     if (this.clearing) {
       if (message.confirmsClears) return
+      // It hears the clears first, if it is new to this tab: it may have taken over from a leader that never did.
+      this.#follows(message.from, false)
       this.#unconfirmedClears.clear()
     }
     this.#follows(message.from, false)

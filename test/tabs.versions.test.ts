@@ -4,6 +4,7 @@ import type { TabCoordinator, TabMessage } from '../src/tabs'
 import { makeEvent, makeSeed } from './support/events'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { holdable } from './support/holdable'
+import { heldWrites } from './support/storageGates'
 import { memoryTabs } from './support/memoryTabs'
 
 /**
@@ -22,7 +23,8 @@ function olderVersion(inner: TabCoordinator): TabCoordinator {
       return inner.isLeader
     },
     onLeadership: (listener) => inner.onLeadership(listener),
-    onMessage: (listener) => inner.onMessage(listener),
+    // It knows no 'cleared', and only a leader acts on a 'clear'.
+    onMessage: (listener) => inner.onMessage((message) => (message.type === 'cleared' || (message.type === 'clear' && !inner.isLeader) ? undefined : listener(message))),
     post: (message) => {
       if (message.type !== 'cleared') inner.post(older(message))
     },
@@ -98,5 +100,41 @@ describe('tabs of two versions of the app', () => {
     await leader.refresh()
     await until(follower.events$, (e) => e.some((event) => event.readable === 'after the logout'))
     expect(follower.events.map((e) => e.readable).sort()).toEqual(leader.events.map((e) => e.readable).sort())
+  })
+
+  it('a logout while the leader closes reaches a tab of the older version that takes over', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const writes = heldWrites(storage)
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage: writes.storage, tabs: hub.join(), online: switchableOnline(false) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const olderOnline = switchableOnline(false)
+    const olderMessages = holdable()
+    const older = makeStore(server, { storage, tabs: olderVersion(olderMessages.wrap(hub.join())), online: olderOnline })
+    await older.ready
+    const follower = makeStore(server, { storage, tabs: hub.join() })
+    await follower.ready
+    await leader.refresh()
+    await until(follower.events$, (e) => e.length === 1)
+
+    // The last user's create; the closing leader's write of it lands after the logout's wipe.
+    writes.hold()
+    older.create(makeSeed('last user’s create')).confirmed.catch(() => {})
+    await until(leader.outbox$, (o) => o.length === 1)
+    await until(follower.outbox$, (o) => o.length === 1)
+    const closing = leader.dispose()
+    const heard = olderMessages.received((m) => m.type === 'clear')
+    await follower.clear()
+    await heard
+    writes.release()
+    await closing
+
+    await until(older.status$, (s) => s.isLeader)
+    await until(older.outbox$, (o) => o.length === 0)
+    olderOnline.set(true)
+    await older.flush()
+    expect(server.requests.count('create')).toBe(0)
+    await until(follower.outbox$, (o) => o.length === 0)
   })
 })
