@@ -193,12 +193,12 @@ class Store implements WorkstreamStore {
 
   /**
    * Joins the fetch in flight, unless a clear() came after it started, and fetches again when a
-   * clear() comes during it: the answer to a request from before a clear is not applied.
+   * clear() comes during it: the answer to a request from before a clear is not applied. A tab
+   * that no longer leads stops there: its state comes from the leader.
    */
   async #refreshHere(): Promise<void> {
-    const clears = this.#clears
-    await (this.#fetchedBefore === clears ? this.#poller.refresh() : this.#poller.fresh())
-    if (this.#clears !== clears && !this.#disposed) return this.#refreshHere()
+    await (this.#fetching && this.#fetchedBefore !== this.#clears ? this.#poller.fresh() : this.#poller.refresh())
+    if (this.#fetchedBefore !== this.#clears && !this.#disposed && this.#tabs.isLeader) return this.#refreshHere()
   }
 
   create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> } {

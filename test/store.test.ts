@@ -144,6 +144,22 @@ describe('store: stale snapshots over the wire', () => {
     expect(store.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
   })
 
+  it('makes one request for refresh() calls after a clear(), or for one a clear() follows in the same tick', async () => {
+    const server = await startServer({ events: initial })
+    const store = makeStore(server)
+    await store.refresh()
+    await store.clear()
+    let before = server.requests.count('snapshot')
+    await Promise.all([store.refresh(), store.refresh()])
+    expect(server.requests.count('snapshot') - before).toBe(1)
+    before = server.requests.count('snapshot')
+    const refreshed = store.refresh()
+    await store.clear()
+    await refreshed
+    expect(server.requests.count('snapshot') - before).toBe(1)
+    expect(store.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
+  })
+
   it('keeps a deleted event hidden when a snapshot requested before the delete was confirmed lands', async () => {
     const { gate, store, stale } = await withStaleSnapshotInFlight()
     await store.delete('a')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { browserTabCoordinator } from '../src/browserTabs'
-import type { TabMessage } from '../src/tabs'
+import type { TabCoordinator, TabMessage } from '../src/tabs'
 import type { WorkstreamServer } from '../src/server/index'
 import { memoryStorage, type SyncStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
@@ -145,5 +145,50 @@ describe('a leader that is still reading its cache', () => {
     expect(follower.status.isLeader).toBe(false)
     await leader.dispose()
     await follower.dispose()
+  })
+})
+
+/** A coordinator whose lead can be taken away, as a stolen Web Lock takes a frozen tab's. */
+function demotable(inner: TabCoordinator): { tabs: TabCoordinator; demote(): void } {
+  let demoted = false
+  const listeners = new Set<(leads: boolean) => void>()
+  inner.onLeadership((leads) => listeners.forEach((listener) => listener(leads && !demoted)))
+  return {
+    tabs: {
+      get isLeader() {
+        return inner.isLeader && !demoted
+      },
+      onLeadership(listener) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+      onMessage: (listener) => inner.onMessage(listener),
+      post: (message) => inner.post(message),
+      close: () => inner.close(),
+    },
+    demote() {
+      demoted = true
+      listeners.forEach((listener) => listener(false))
+    },
+  }
+}
+
+describe('refresh() in a leader that stops leading', () => {
+  it('makes no request as a follower when a clear() drops the answer it waited for', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const gate = gatedFetch()
+    const { tabs, demote } = demotable(memoryTabs().join())
+    const store = makeStore(server, { fetch: gate.fetch, tabs })
+    await until(store.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await store.refresh()
+    gate.hold()
+    const refreshed = store.refresh()
+    await gate.arrived
+    demote()
+    await store.clear()
+    const before = server.requests.count('snapshot')
+    await gate.release()
+    await refreshed
+    expect(server.requests.count('snapshot')).toBe(before)
   })
 })
