@@ -1,4 +1,4 @@
-import { compareRanges, scanValue } from './jsonScanner'
+import { compareRanges, scanValue, skipWhitespace } from './jsonScanner'
 
 /**
  * A response body read as the chunks it arrived in, addressed as one run of bytes. A snapshot
@@ -35,7 +35,8 @@ export class ChunkedBody {
 
   static of(body: Uint8Array | readonly Uint8Array[]): ChunkedBody {
     // isView, not instanceof: a Uint8Array from another realm (an iframe, a vm context) is one too.
-    return new ChunkedBody(ArrayBuffer.isView(body) ? [body as Uint8Array] : (body as readonly Uint8Array[]))
+    // A list made here is frozen as it is: no copy to make, on every chunk a reader compares.
+    return new ChunkedBody(ArrayBuffer.isView(body) ? Object.freeze([body as Uint8Array]) : (body as readonly Uint8Array[]))
   }
 
   /** False once a part lost its bytes (its buffer was transferred away). */
@@ -50,13 +51,17 @@ export class ChunkedBody {
     return this.#parts[i]![p - this.#starts[i]!]!
   }
 
-  /** The first position at or after `p` that is not JSON whitespace (space, tab, LF, CR). */
+  /** The first position at or after `p` that is not JSON whitespace (space, tab, LF, CR), part by part. */
   skipWhitespace(p: number): number {
-    for (;;) {
-      const c = this.byteAt(p)
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return p
-      p++
+    while (p < this.length) {
+      const i = this.#part(p)
+      const start = this.#starts[i]!
+      const part = this.#parts[i]!
+      const at = skipWhitespace(part, p - start)
+      if (at < part.length) return start + at
+      p = start + part.length
     }
+    return p
   }
 
   /** The bytes [start, end): a view of the part that holds them all, else a copy. */

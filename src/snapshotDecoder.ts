@@ -2,7 +2,7 @@ import type { WorkstreamEvent } from './models'
 import type { SnapshotDelta } from './view'
 import { WorkstreamSyncError } from './errors'
 import { ChunkedBody, scanValueIn } from './chunkedBody'
-import { isFlatNumberMap, NOT_JSON, parseJsonSlice } from './jsonScanner'
+import { hasByteOrderMark, isFlatNumberMap, NOT_JSON, parseJsonSlice } from './jsonScanner'
 import { indexOfIds, resolveItems, type Items, type Resolution } from './resolveItems'
 
 /**
@@ -151,9 +151,7 @@ export function seededSnapshot(events: readonly WorkstreamEvent[], texts: readon
 function decodeSlices(body: ChunkedBody, previous: DecodedSnapshot | undefined, table: SliceTable | undefined, options: DecodeOptions, decoder: TextDecoder): Snapshot | undefined {
   // Offsets are kept as int32, which also keeps them small integers in V8's optimized code.
   if (body.length > 0x7fffffff) return undefined
-  // A UTF-8 byte order mark, which JSON text may carry and JSON.parse rejects, is skipped.
-  const bom = body.byteAt(0) === 0xef && body.byteAt(1) === 0xbb && body.byteAt(2) === 0xbf
-  let p = body.skipWhitespace(bom ? 3 : 0)
+  let p = body.skipWhitespace(hasByteOrderMark(body.bytes(0, 3)) ? 3 : 0)
   if (body.byteAt(p) !== 0x7b) return undefined
   p = body.skipWhitespace(p + 1)
   let items: Items | undefined

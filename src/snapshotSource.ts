@@ -28,6 +28,8 @@ export interface SnapshotResult {
  */
 export class SnapshotSource {
   readonly #client: WorkstreamClient
+  /** Whether the client gives raw bodies, which are decoded incrementally. */
+  readonly #raw: boolean
   readonly #transferables: boolean | undefined
   #last: DecodedSnapshot | undefined
   #lastParsed: ServerSnapshot | undefined
@@ -36,6 +38,7 @@ export class SnapshotSource {
 
   constructor(client: WorkstreamClient, transferables: boolean | undefined) {
     this.#client = client
+    this.#raw = Boolean(client.snapshotChunks || client.snapshotBody)
     this.#transferables = transferables
   }
 
@@ -46,7 +49,7 @@ export class SnapshotSource {
   async fetch(known: (id: string) => WorkstreamEvent | undefined, hydrated?: Promise<unknown>): Promise<SnapshotResult> {
     const options = this.#transferables !== undefined ? { transferables: this.#transferables } : {}
     const client = this.#client
-    if (client.snapshotChunks || client.snapshotBody) {
+    if (this.#raw) {
       const unchangedFrom = chunksOf(this.#last)
       const body = client.snapshotChunks ? await client.snapshotChunks(unchangedFrom ? { ...options, unchangedFrom } : options) : await client.snapshotBody!(options)
       if (this.#last === undefined && hydrated !== undefined) await hydrated
@@ -83,7 +86,7 @@ export class SnapshotSource {
    */
   seed(snapshot: ServerSnapshot, texts: readonly string[]): void {
     // The texts must line up with the snapshot's events, one each.
-    if ((this.#client.snapshotChunks || this.#client.snapshotBody) && this.#last === undefined && this.#lastParsed === undefined && snapshot.events.length === texts.length) {
+    if (this.#raw && this.#last === undefined && this.#lastParsed === undefined && snapshot.events.length === texts.length) {
       this.#seed = { snapshot, texts }
     }
   }
