@@ -288,14 +288,12 @@ export class TabSync {
     }
     if (message.type !== 'state') return
     // A state the leader sent before it carried out a clear would show the last user's data again.
-    // A leader of an older version never confirms: its states are taken, as that version did.
-    if (this.clearing) {
-      if (message.confirmsClears) return
-      // It hears the clears first, if it is new to this tab: it may have taken over from a leader that never did.
-      this.#follows(message.from, false)
-      this.#unconfirmedClears.clear()
-    }
+    if (this.clearing && message.confirmsClears) return
+    // Noted before the clears are let go: a leader new to this tab hears them (it may have taken
+    // over from one that never carried them out).
     this.#follows(message.from, false)
+    // A leader of an older version never confirms: its states are taken, as that version did.
+    this.#unconfirmedClears.clear()
     this.#follow(message)
     this.#settleRefreshes()
   }
