@@ -3,23 +3,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ChunkedBody, scanValueIn } from '../src/chunkedBody'
 import { scanValue } from '../src/jsonScanner'
+import { split } from './support/chunks'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
-
-/** `bytes` cut where `cuts` says (sorted, deduplicated), each piece in a buffer of its own at an odd offset. */
-function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b)
-  const pieces: Uint8Array[] = []
-  let from = 0
-  for (const to of [...at, bytes.length]) {
-    const offset = pieces.length % 5
-    const piece = new Uint8Array(to - from + offset).subarray(offset)
-    piece.set(bytes.subarray(from, to))
-    pieces.push(piece)
-    from = to
-  }
-  return pieces
-}
 
 /** Compares [aStart, aStart + length) of `a` with [bStart, ...) of `b`, each as one part. */
 function equal(a: Uint8Array, b: Uint8Array, aStart: number, bStart: number, length: number): boolean {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { WorkstreamSyncError } from '../src/errors'
 import type { WorkstreamEvent } from '../src/models'
 import { decodeSnapshot, seededSnapshot, type DecodedSnapshot, type DecodeOptions } from '../src/snapshotDecoder'
+import { split } from './support/chunks'
 
 type Json = Record<string, unknown>
 
@@ -592,16 +593,9 @@ describe('decodeSnapshot: property', () => {
   })
   /** `bytes` cut into chunks of 1 to 80 bytes, each in a buffer of its own, as a body arrives over HTTP. */
   function chunks(bytes: Uint8Array, rand: () => number): Uint8Array[] {
-    const result: Uint8Array[] = []
-    for (let from = 0; from < bytes.length; ) {
-      const size = 1 + Math.floor(rand() * (rand() < 0.5 ? 8 : 80))
-      const offset = result.length % 3
-      const chunk = new Uint8Array(size + offset).subarray(offset, offset + Math.min(size, bytes.length - from))
-      chunk.set(bytes.subarray(from, from + chunk.length))
-      result.push(chunk)
-      from += chunk.length
-    }
-    return result
+    const cuts: number[] = []
+    for (let at = 1 + Math.floor(rand() * 80); at < bytes.length; at += 1 + Math.floor(rand() * (rand() < 0.5 ? 8 : 80))) cuts.push(at)
+    return split(bytes, cuts)
   }
 
   it('decodes bodies cut into chunks anywhere as it decodes them whole', () => {

@@ -6,6 +6,7 @@ import { makeStore, startServer, switchableOnline, until } from './support/harne
 import { holdable } from './support/holdable'
 import { heldWrites } from './support/storageGates'
 import { memoryTabs } from './support/memoryTabs'
+import { twoTabs } from './support/twoTabs'
 
 /**
  * A tab of the version before clears were confirmed (a page loaded before a deploy, still open):
@@ -84,15 +85,9 @@ describe('tabs of two versions of the app', () => {
   })
 
   it('a follower that hears a logout from a tab of the older version still follows the leader', async () => {
-    const server = await startServer({ events: [makeEvent('a', 1)] })
-    const storage = memoryStorage()
-    const hub = memoryTabs()
-    const leader = makeStore(server, { storage, tabs: hub.join() })
-    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
-    const follower = makeStore(server, { storage, tabs: hub.join() })
-    await follower.ready
+    const { server, hub, leader, follower } = await twoTabs()
     await leader.refresh()
-    await until(follower.events$, (e) => e.length === 1)
+    await until(follower.events$, (e) => e.length === 2)
 
     olderVersion(hub.join()).post({ type: 'clear', from: 'older tab' })
     await until(leader.events$, (e) => e.length === 0)
