@@ -1,14 +1,14 @@
-import type { SignalSource, Timers } from './environment'
+import type { SignalSource } from './environment'
 import { jsonEqual } from './equal'
 import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord, Settlement } from './mutation'
 import type { SyncAction, SyncState } from './state'
 import type { TabCoordinator, TabMessage } from './tabs'
+import { TabVisibility, type TabVisibilityHost } from './tabVisibility'
 import { changedIds, snapshotOf, type ServerSnapshot } from './view'
 
-export interface TabSyncHost {
-  readonly id: string
+export interface TabSyncHost extends TabVisibilityHost {
   state(): SyncState
   dispatch(action: SyncAction): void
   /** Settles this tab's callers' promises with what the leader reports, and drops the copies this tab wrote of those mutations. */
@@ -27,9 +27,6 @@ export interface TabSyncHost {
   hydrated(): boolean
   /** The leader's own refresh(), run for a follower that asked. */
   refresh(): Promise<void>
-  /** Whether this store's own page is visible. */
-  readonly visible: SignalSource
-  readonly timers: Timers
 }
 
 type RefreshAnswer = Extract<TabMessage, { type: 'refreshed' }>
@@ -43,15 +40,6 @@ interface PendingRefresh {
 
 /** How many settled mutation ids the leader remembers, to ignore a follower's late re-post. */
 const SETTLED_MEMORY = 1000
-
-/** How often a visible follower tells the leader again that it is visible. */
-export const VISIBILITY_REFRESH_MS = 15_000
-
-/**
- * How long the leader counts a follower as visible after it last said so: three missed repeats.
- * A follower that hangs or dies without a word keeps a hidden leader polling no longer than this.
- */
-export const VISIBILITY_TTL_MS = 45_000
 
 /**
  * The message side of several tabs: the leader broadcasts its state as deltas, followers apply
@@ -90,43 +78,29 @@ export class TabSync {
   readonly #unconfirmedClears = new Set<string>()
   /** The clears a leader carried out (the latest, up to a thousand), to carry out none twice. */
   readonly #clearedIds: string[] = []
-  /** Follower: the timer that repeats "visible" to the leader. */
-  #refreshTimer: unknown
-  /** Leader: the followers that said they are visible, each with the timer that forgets it. */
-  readonly #visibleFollowers = new Map<string, unknown>()
-  readonly #pollListeners = new Set<(visible: boolean) => void>()
-  /** The value of `pollVisible` its listeners last heard. */
-  #pollVisible: boolean
-
-  /**
-   * Whether the leader's poller may poll: this page is visible, or this store leads and a
-   * follower's page is visible. A hidden leader would otherwise freeze the feed of a visible tab.
-   */
-  readonly pollVisible: SignalSource = {
-    get: () => this.#computePollVisible(),
-    subscribe: (listener) => {
-      this.#pollListeners.add(listener)
-      return () => this.#pollListeners.delete(listener)
-    },
-  }
+  readonly #visibility: TabVisibility
 
   constructor(tabs: TabCoordinator, host: TabSyncHost) {
     this.#tabs = tabs
     this.#host = host
+    this.#visibility = new TabVisibility(tabs, host)
     this.#offs = [
       tabs.onMessage((message) => this.#receive(message)),
       tabs.onLeadership((isLeader) => this.#onLeadership(isLeader)),
-      host.visible.subscribe((visible) => this.#onVisibility(visible)),
+      host.visible.subscribe((visible) => this.#visibility.onVisibility(visible)),
     ]
-    this.#pollVisible = this.#computePollVisible()
-    this.#syncRefresh()
+  }
+
+  /** Whether the leader's poller may poll: see TabVisibility. */
+  get pollVisible(): SignalSource {
+    return this.#visibility.pollVisible
   }
 
   /** Follower: asks the leader for its whole state (at start, and after a missed delta). */
   hello(): void {
     this.#followedVersion = -1
     this.#tabs.post({ type: 'hello', from: this.#host.id })
-    this.#announce()
+    this.#visibility.announce()
   }
 
   /** Follower: hands a new mutation to the leader. */
@@ -200,13 +174,9 @@ export class TabSync {
 
   dispose(): void {
     if (this.#disposed) return
-    // A closing follower must not keep the leader polling until its entry expires.
-    if (!this.#tabs.isLeader && this.#host.visible.get()) this.#tabs.post({ type: 'visibility', from: this.#host.id, visible: false })
+    this.#visibility.dispose()
     this.#disposed = true
     for (const off of this.#offs) off()
-    this.#syncRefresh()
-    this.#forgetFollowers()
-    this.#pollListeners.clear()
     for (const pending of this.#refreshes.values()) pending.reject(disposedError('refresh()'))
     this.#refreshes.clear()
   }
@@ -256,7 +226,7 @@ export class TabSync {
       else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#queueForwarded(message.record)
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
       else if (message.type === 'clear') this.#clearFor(message.id)
-      else if (message.type === 'visibility') this.#followerVisibility(message.from, message.visible === true)
+      else if (message.type === 'visibility') this.#visibility.followerSaid(message.from, message.visible === true)
       else if (message.type === 'refresh') this.#refreshFor(message.from, message.id)
       return
     }
@@ -303,7 +273,7 @@ export class TabSync {
     if (leader === this.#leaderId && !anew) return
     this.#leaderId = leader
     // A new leader starts with no visible followers, and knows nothing of the refreshes asked of the old one.
-    this.#announce()
+    this.#visibility.announce()
     for (const [id, pending] of this.#refreshes) {
       if (pending.answer?.from === leader) continue
       pending.answer = undefined
@@ -367,79 +337,15 @@ export class TabSync {
     for (const { resolve, reject } of waiting) done.then(resolve, (error: unknown) => reject(toSyncError(error, 'network', 'Fetching a snapshot failed')))
   }
 
-  #onVisibility(visible: boolean): void {
-    if (!this.#tabs.isLeader) this.#tabs.post({ type: 'visibility', from: this.#host.id, visible })
-    this.#syncRefresh()
-    this.#updatePoll()
-  }
-
   #onLeadership(isLeader: boolean): void {
     if (!isLeader) {
-      this.#forgetFollowers()
       this.#leaderId = undefined
       // Refreshes asked of this tab while it led are asked again if it leads again: answered then.
       this.#refreshIds.length = 0
-      this.#announce()
     } else {
       this.#refreshHere()
     }
-    this.#syncRefresh()
-    this.#updatePoll()
-  }
-
-  /** Follower: tells the leader that this page is visible (a hidden page has said so when it hid). */
-  #announce(): void {
-    if (this.#disposed || this.#tabs.isLeader || !this.#host.visible.get()) return
-    this.#tabs.post({ type: 'visibility', from: this.#host.id, visible: true })
-  }
-
-  /** Follower: keeps one repeating timer while visible, none otherwise. */
-  #syncRefresh(): void {
-    const { timers } = this.#host
-    const wanted = !this.#disposed && !this.#tabs.isLeader && this.#host.visible.get()
-    if (wanted && this.#refreshTimer === undefined) {
-      this.#refreshTimer = timers.setTimeout(() => {
-        this.#refreshTimer = undefined
-        this.#announce()
-        this.#syncRefresh()
-      }, VISIBILITY_REFRESH_MS)
-    } else if (!wanted && this.#refreshTimer !== undefined) {
-      timers.clearTimeout(this.#refreshTimer)
-      this.#refreshTimer = undefined
-    }
-  }
-
-  /** Leader: records what a follower said, forgetting it if it does not repeat it in time. */
-  #followerVisibility(id: string, visible: boolean): void {
-    const { timers } = this.#host
-    if (this.#visibleFollowers.has(id)) timers.clearTimeout(this.#visibleFollowers.get(id))
-    if (visible) {
-      const expire = (): void => {
-        this.#visibleFollowers.delete(id)
-        this.#updatePoll()
-      }
-      this.#visibleFollowers.set(id, timers.setTimeout(expire, VISIBILITY_TTL_MS))
-    } else {
-      this.#visibleFollowers.delete(id)
-    }
-    this.#updatePoll()
-  }
-
-  #forgetFollowers(): void {
-    for (const timer of this.#visibleFollowers.values()) this.#host.timers.clearTimeout(timer)
-    this.#visibleFollowers.clear()
-    this.#updatePoll()
-  }
-
-  #computePollVisible(): boolean {
-    return this.#host.visible.get() || (this.#tabs.isLeader && this.#visibleFollowers.size > 0)
-  }
-
-  #updatePoll(): void {
-    const visible = this.#computePollVisible()
-    if (visible === this.#pollVisible) return
-    this.#pollVisible = visible
-    for (const listener of [...this.#pollListeners]) listener(visible)
+    this.#visibility.onLeadership(isLeader)
   }
 
   #command(command: 'retry' | 'discard', mutationId: string): void {
