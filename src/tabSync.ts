@@ -248,6 +248,8 @@ export class TabSync {
       const { id } = message
       if (id !== undefined && (this.#unconfirmedClears.has(id) || this.#clearedIds.includes(id))) return
       if (id !== undefined) this.#clearing(id)
+      // What this tab forwarded before is aborted with the rest, whichever version logged out.
+      else this.#unacknowledged.clear()
       this.#host.clear(false)
       return
     }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { memoryStorage } from '../src/storage'
 import type { TabCoordinator, TabMessage } from '../src/tabs'
 import { makeEvent, makeSeed } from './support/events'
@@ -95,6 +95,35 @@ describe('tabs of two versions of the app', () => {
     await leader.refresh()
     await until(follower.events$, (e) => e.some((event) => event.readable === 'after the logout'))
     expect(follower.events.map((e) => e.readable).sort()).toEqual(leader.events.map((e) => e.readable).sort())
+  })
+
+  it('a follower that hears a logout from a tab of the older version neither shows nor posts again its aborted create', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const hub = memoryTabs()
+    // A leader played by the test, which has not acknowledged the follower's create yet.
+    const leader = holdable()
+    const leaderTabs = leader.wrap(hub.join())
+    const follower = makeStore(server, { storage: memoryStorage(), tabs: hub.join() })
+    await follower.ready
+    const posted = leader.received((m) => m.type === 'mutation')
+    const { confirmed } = follower.create(makeSeed('last user’s create'))
+    await posted
+
+    olderVersion(hub.join()).post({ type: 'clear', from: 'older tab' })
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    // The leader's states after the logout: the create is not in them, and must stay out.
+    const reposted = vi.fn()
+    leaderTabs.onMessage((m) => m.type === 'mutation' && reposted())
+    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { full: [] }, version: 1, records: [], lastSyncedAt: undefined, settled: [] })
+    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { upserted: [makeEvent('b', 2)], removed: [], base: 1 }, version: 2, records: [], lastSyncedAt: 1, settled: [] })
+    await until(follower.events$, (e) => e.length === 1)
+    // What the follower posted as it took those states arrives before its next message.
+    const asked = leader.received((m) => m.type === 'refresh')
+    follower.refresh().catch(() => {})
+    await asked
+    expect(reposted).not.toHaveBeenCalled()
+    expect(follower.outbox).toEqual([])
+    await follower.dispose()
   })
 
   it('a logout while the leader closes reaches a tab of the older version that takes over', async () => {
