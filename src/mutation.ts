@@ -67,6 +67,8 @@ export interface MutationRecord {
   readonly confirmed?: WorkstreamEvent
   /** The store instance (tab) whose caller awaits this mutation. */
   readonly origin?: string
+  /** Create: events on the server that looked like it when it was queued, so are not its event. */
+  readonly lookalikes?: readonly string[]
 }
 
 /** How a mutation ended, for the caller's promise. */

@@ -21,6 +21,11 @@ export interface SyncState {
    * after, still goes to the server's.
    */
   readonly renamed: ReadonlyMap<string, string>
+  /**
+   * The server answered a create with the client's `internal_identifier` as its id: it honours
+   * them, so a create's event is found by its id, and an identical event is never taken for it.
+   */
+  readonly clientIdsHonoured: boolean
 }
 
 export type SyncAction =
@@ -74,6 +79,7 @@ export const initialState: SyncState = {
   lastSyncedAt: undefined,
   settled: [],
   renamed: new Map(),
+  clientIdsHonoured: false,
 }
 
 /** How many ended renames the state remembers. */
@@ -97,11 +103,16 @@ function rememberRenames(before: readonly MutationRecord[], next: SyncState): Sy
     const clientId = r.seed?.internal_identifier
     if (r.kind !== 'create' || r.state !== 'confirmed' || clientId === undefined || clientId === r.eventId || after.has(r.id)) continue
     renamed ??= new Map(next.renamed)
-    renamed.delete(clientId)
-    renamed.set(clientId, r.eventId)
-    if (renamed.size > RENAMES_KEPT) renamed.delete(renamed.keys().next().value!)
+    rename(renamed, clientId, r.eventId)
   }
   return renamed ? { ...next, renamed } : next
+}
+
+/** Records that the server named the create of `clientId` `serverId`, forgetting the oldest renames past RENAMES_KEPT. */
+function rename(renamed: Map<string, string>, clientId: string, serverId: string): void {
+  renamed.delete(clientId)
+  renamed.set(clientId, serverId)
+  if (renamed.size > RENAMES_KEPT) renamed.delete(renamed.keys().next().value!)
 }
 
 function reduceRecords(state: SyncState, action: SyncAction): SyncState {
@@ -199,7 +210,9 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
     return false
   }
   const settled: Settlement[] = []
-  const claimed = new Set<string>()
+  /** Events that are not an ambiguous create's: claimed by one earlier in this pass, or another create's (built when first needed). */
+  let claimed: Set<string> | undefined
+  let renamed: Map<string, string> | undefined
   const blocked = new Set<string>()
   let records: MutationRecord[] = []
   const remaps = new Map<string, string>()
@@ -213,10 +226,15 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
     // only saying "not there" needs one requested after the failure and its grace period.
     if (record.kind === 'create' && record.ambiguous && seq > record.queuedSeq) {
       // An unreadable item of its id proves the create landed too; the caller gets the event as it was sent.
-      const found = snapshot.byId.get(record.eventId) ?? (withheld.has(record.eventId) ? record.optimistic : undefined) ?? findByFingerprint(record, snapshot, claimed)
+      const found = snapshot.byId.get(record.eventId) ?? (withheld.has(record.eventId) ? record.optimistic : undefined) ?? (state.clientIdsHonoured ? undefined : findByFingerprint(record, snapshot, (claimed ??= otherCreatesEvents(state))))
       if (found) {
-        claimed.add(found.id)
-        if (found.id !== record.eventId) remaps.set(record.eventId, found.id)
+        claimed?.add(found.id)
+        if (found.id !== record.eventId) {
+          remaps.set(record.eventId, found.id)
+          // A delete by the id create() returned, made after this record has gone, goes to the server's.
+          const clientId = record.seed?.internal_identifier
+          if (clientId !== undefined) rename((renamed ??= new Map(state.renamed)), clientId, found.id)
+        }
         settled.push(resolved(record, found))
         continue
       }
@@ -245,7 +263,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
     }
     keep(record)
   }
-  return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt, records, settled }
+  return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt, records, settled, ...(renamed ? { renamed } : {}) }
 
   function keep(record: MutationRecord): void {
     if (record.eventId === '') {
@@ -262,12 +280,33 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   }
 }
 
+/**
+ * The event a server that ignores client ids made of an ambiguous create: one that looks the same,
+ * is no other create's, and was not on the server already when the create was queued.
+ */
 function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, claimed: ReadonlySet<string>): WorkstreamEvent | undefined {
   if (!record.seed) return undefined
+  // Read defensively: the record may come from storage written by another version.
+  const before = Array.isArray(record.lookalikes) ? record.lookalikes : []
   for (const event of snapshot.events) {
-    if (!claimed.has(event.id) && fingerprintMatches(record.seed, event, record.queuedAt)) return event
+    if (!claimed.has(event.id) && !before.includes(event.id) && fingerprintMatches(record.seed, event, record.queuedAt)) return event
   }
   return undefined
+}
+
+/** The events of the creates in `state` (those still in the outbox, and those renamed once they left). */
+function otherCreatesEvents(state: SyncState): Set<string> {
+  const ids = new Set(state.renamed.values())
+  for (const r of state.records) if (r.kind === 'create') ids.add(r.eventId)
+  return ids
+}
+
+/** The events on the server that look like the create `record` as it is queued: none of them can be its event. */
+function withLookalikes(state: SyncState, record: MutationRecord): MutationRecord {
+  if (record.kind !== 'create' || !record.seed || record.lookalikes !== undefined || state.clientIdsHonoured) return record
+  const lookalikes: string[] = []
+  for (const event of state.server.events) if (fingerprintMatches(record.seed, event, record.queuedAt)) lookalikes.push(event.id)
+  return lookalikes.length ? { ...record, lookalikes } : record
 }
 
 function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
@@ -289,7 +328,7 @@ function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean):
       }
     }
   }
-  return { ...state, records: [...state.records, record] }
+  return { ...state, records: [...state.records, withLookalikes(state, record)] }
 }
 
 /**
@@ -326,6 +365,7 @@ function confirm(state: SyncState, id: string, event: WorkstreamEvent | undefine
   const record = state.records.find((r) => r.id === id)
   if (!record || record.state === 'confirmed') return state
   const newId = event && event.id !== record.eventId ? event.id : undefined
+  const honoured = state.clientIdsHonoured || (event !== undefined && record.seed?.internal_identifier === event.id)
   const records = state.records.map((r): MutationRecord => {
     if (r === record) {
       const done: MutationRecord = { ...r, state: 'confirmed', confirmedSeq: state.requestedSeq, ...(event ? { confirmed: event } : {}), ...(newId ? { eventId: newId } : {}) }
@@ -333,7 +373,7 @@ function confirm(state: SyncState, id: string, event: WorkstreamEvent | undefine
     }
     return newId && r.eventId === record.eventId ? { ...r, eventId: newId } : r
   })
-  return { ...state, records, settled: [resolved(record, event)] }
+  return { ...state, records, settled: [resolved(record, event)], clientIdsHonoured: honoured }
 }
 
 function fail(state: SyncState, action: Extract<SyncAction, { type: 'mutationFailed' }>): SyncState {

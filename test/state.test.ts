@@ -131,6 +131,42 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
     expect(nextToSend(state.records, 0)?.eventId).toBe('server-7')
   })
 
+  describe('fingerprints, for a server that ignores client ids', () => {
+    const lookalike = (id: string) => makeEvent(id, 0, { readable: 'new c', trigger: { paste: true } })
+    const at = Date.parse(lookalike('x').created.value)
+
+    it('does not take an identical event that was on the server when the create was queued: the create is sent again (bug: it was lost)', () => {
+      const earlier = lookalike('earlier')
+      let state = run(requested(1), snapshot(1, [earlier, a, b]), queued(createRecord('m1', 'c', 1, at)), sent('m1'), ambiguous('m1', 1000))
+      state = reduce(reduce(state, requested(2)), snapshot(2, [earlier, a, b], 1000))
+      expect(state.settled).toEqual([])
+      expect(nextToSend(state.records, 1000)?.id).toBe('m1')
+    })
+
+    it('does not take the event of another create that looks the same (bug: the second was confirmed as the first)', () => {
+      let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1, at)), sent('m1'), { type: 'mutationConfirmed', id: 'm1', event: lookalike('server-1') })
+      state = reduce(state, queued({ ...createRecord('m2', 'd', 1, at), seed: { ...makeSeed('new c'), internal_identifier: 'd' } }))
+      state = [sent('m2'), ambiguous('m2', 1000), requested(2), snapshot(2, [lookalike('server-1'), a, b], 1000)].reduce(reduce, state)
+      expect(state.settled).toEqual([])
+      expect(nextToSend(state.records, 1000)?.id).toBe('m2')
+    })
+
+    it('are not used once the server has answered a create with its client id', () => {
+      let state = run(requested(1), snapshot(1), queued(createRecord('m0', 'z', 1, at)), sent('m0'), { type: 'mutationConfirmed', id: 'm0', event: makeEvent('z') })
+      state = [queued(createRecord('m1', 'c', 1, at)), sent('m1'), ambiguous('m1', 1000), requested(2), snapshot(2, [lookalike('made elsewhere'), makeEvent('z'), a, b], 1000)].reduce(reduce, state)
+      expect(state.settled).toEqual([])
+      expect(nextToSend(state.records, 1000)?.id).toBe('m1')
+    })
+
+    it('remember the server’s id of a create they found, so that a delete by its client id, made after, goes there (bug: it went to the client id)', () => {
+      let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1, at)), sent('m1'), ambiguous('m1', 1000))
+      state = reduce(reduce(state, requested(2)), snapshot(2, [lookalike('server-7'), a, b], 10))
+      expect(state.records).toEqual([])
+      state = reduce(state, queued(deleteRecord('m2', 'c', 2)))
+      expect(state.records.map((r) => [r.id, r.eventId])).toEqual([['m2', 'server-7']])
+    })
+  })
+
   it('cancels an ambiguous create and its delete when a late snapshot shows it never landed', () => {
     let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), ambiguous('m1', 1000), queued(deleteRecord('m2', 'c', 1)))
     expect(view(state)).toEqual(['a', 'b'])
@@ -197,6 +233,14 @@ describe('rule 5: failure classes', () => {
     expect(decide(record('create'), new WorkstreamSyncError('network', 'reset'))).toMatchObject({ outcome: 'retry', ambiguousUntil: 500 })
     expect(decide(record('create'), new WorkstreamSyncError('timeout', 'slow'))).toMatchObject({ ambiguousUntil: 500 })
     expect(decide(record('delete'), new WorkstreamSyncError('network', 'reset'))).not.toHaveProperty('ambiguousUntil')
+  })
+
+  it('rolls back a create answered 409 on its first attempt: its id is another event’s (bug: it was confirmed as that event)', () => {
+    const taken = new WorkstreamSyncError('http', 'taken', { status: 409 })
+    expect(decide(record('create'), taken)).toMatchObject({ outcome: 'permanent' })
+    // After an earlier attempt, the id may be taken by that attempt: a snapshot must tell.
+    expect(decide(record('create', 2), taken)).toMatchObject({ outcome: 'retry', ambiguousUntil: 500 })
+    expect(decide({ ...record('create'), lastError: { kind: 'http', message: '500', status: 500 } }, taken)).toMatchObject({ ambiguousUntil: 500 })
   })
 
   it('moves a mutation to the dead letters after maxAttempts', () => {

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { makeStore, startServer, until } from './support/harness'
+import { makeEvent, makeSeed } from './support/events'
+
+/* Creates whose outcome the store must work out: which event on the server, if any, is theirs. */
+
+const initial = [makeEvent('a', 1), makeEvent('b', 2)]
+
+describe('store: a create that looks like another event', () => {
+  it('sends again a create dropped before the commit though an identical event was on the server already (bug: it was confirmed as that event, and lost)', async () => {
+    const server = await startServer({ events: initial })
+    const store = makeStore(server, { pollIntervalMs: 20 })
+    const earlier = server.create({ ...makeSeed('copied text'), internal_identifier: 'earlier' })
+    await store.refresh()
+    server.faults.add('create', { type: 'drop-before-commit' })
+    const { event, confirmed } = store.create(makeSeed('copied text'))
+    await until(store.outbox$, (o) => o[0]?.ambiguous === true)
+    store.start()
+    const real = await confirmed
+    expect(real.id).toBe(event.id)
+    expect(server.events().filter((e) => e.readable === 'copied text').map((e) => e.id).sort()).toEqual([earlier.id, event.id].sort())
+  })
+})
+
+describe('store: a create whose id another event has', () => {
+  it('rolls back a create answered 409 on its only send, and sends nothing again (bug: it was confirmed as the other event)', async () => {
+    const server = await startServer({ events: [makeEvent('taken', 1, { readable: 'someone else' })] })
+    const store = makeStore(server)
+    await store.ready
+    const errors: string[] = []
+    store.errors$.subscribe((error) => errors.push(`${error.kind} ${error.status}`))
+    // Not polled yet: create() cannot know that the id is taken.
+    const { confirmed } = store.create({ ...makeSeed('mine'), internal_identifier: 'taken' })
+    await expect(confirmed).rejects.toMatchObject({ kind: 'http', status: 409 })
+    await store.refresh()
+    expect(store.get('taken')?.readable).toBe('someone else')
+    expect(store.outbox).toEqual([])
+    expect(errors).toContain('http 409')
+    expect(server.requests.count('create')).toBe(1)
+  })
+})
