@@ -44,10 +44,11 @@ export class SnapshotSource {
 
   /**
    * `known` gives the store's current version of an event: reused when equal, kept when the new
-   * one is invalid. The first decode waits for `hydrated`, which may offer a seed.
+   * one is invalid. The first decode waits for `hydrated`, which may offer a seed. `signal` aborts
+   * the request.
    */
-  async fetch(known: (id: string) => WorkstreamEvent | undefined, hydrated?: Promise<unknown>): Promise<SnapshotResult> {
-    const options = this.#transferables !== undefined ? { transferables: this.#transferables } : {}
+  async fetch(known: (id: string) => WorkstreamEvent | undefined, hydrated?: Promise<unknown>, signal?: AbortSignal): Promise<SnapshotResult> {
+    const options = { ...(this.#transferables !== undefined ? { transferables: this.#transferables } : {}), ...(signal ? { signal } : {}) }
     const client = this.#client
     if (this.#raw) {
       const unchangedFrom = chunksOf(this.#last)

@@ -51,6 +51,8 @@ class Store implements WorkstreamStore {
   readonly #tabs: TabCoordinator
   readonly #tabSync: TabSync
   readonly #cleanups: Array<() => void> = []
+  /** Aborts the snapshot request on the wire when the store is disposed. */
+  readonly #snapshotRequests = new AbortController()
   #hydrated = false
   /** The mutations this tab wrote to storage itself as it queued them (as a follower, or taking over). */
   readonly #handed = new Set<string>()
@@ -275,6 +277,7 @@ class Store implements WorkstreamStore {
     if (this.#disposed) return
     this.#disposed = true
     this.#poller.dispose()
+    this.#snapshotRequests.abort()
     this.#sender.dispose()
     for (const cleanup of this.#cleanups) cleanup()
     this.#callers.rejectAll(disposedError('A pending mutation'))
@@ -408,10 +411,10 @@ class Store implements WorkstreamStore {
     try {
       // The last good version of an event is the server's, else the one shown (a create's own, or
       // its confirmed answer): an unreadable item keeps it instead of leaving the view (rule 7).
-      const result = await this.#snapshots.fetch((id) => this.#state.server.byId.get(id) ?? this.#out.view.byId.get(id), this.ready)
+      const result = await this.#snapshots.fetch((id) => this.#state.server.byId.get(id) ?? this.#out.view.byId.get(id), this.ready, this.#snapshotRequests.signal)
       // Rule 8: the cache is read before the first network result is applied.
       await this.ready
-      if (this.#disposed) return
+      if (this.#disposed) throw disposedError('A snapshot')
       for (const error of result.quarantined) this.#report(error)
       this.#rawText = result.rawText
       this.#lastError = undefined

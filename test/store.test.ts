@@ -369,6 +369,43 @@ describe('store: caller input', () => {
   })
 })
 
+describe('store: dispose() while a snapshot is on the wire', () => {
+  it('aborts the request, and its refresh() rejects with aborted (bug: the request ran until its timeout)', async () => {
+    const server = await startServer({ events: initial })
+    let request: AbortSignal | undefined
+    let arrived!: () => void
+    const onTheWire = new Promise<void>((resolve) => (arrived = resolve))
+    // A server that never answers: only an abort ends the request.
+    const hung: typeof fetch = (_input, init) =>
+      new Promise((_resolve, reject) => {
+        request = init?.signal ?? undefined
+        request?.addEventListener('abort', () => reject(request!.reason))
+        arrived()
+      })
+    const store = makeStore(server, { fetch: hung })
+    await store.ready
+    const refreshed = store.refresh()
+    await onTheWire
+    await store.dispose()
+    expect(request?.aborted).toBe(true)
+    await expect(refreshed).rejects.toMatchObject({ kind: 'aborted' })
+  })
+
+  it('rejects a refresh() whose answer arrives after dispose() (bug: it resolved, though nothing was applied)', async () => {
+    const server = await startServer({ events: initial })
+    const gate = gatedFetch()
+    const store = makeStore(server, { fetch: gate.fetch })
+    await store.ready
+    gate.hold()
+    const refreshed = store.refresh()
+    await gate.arrived
+    await store.dispose()
+    await gate.release()
+    await expect(refreshed).rejects.toMatchObject({ kind: 'aborted' })
+    expect(store.events).toEqual([])
+  })
+})
+
 describe('store: offline and recovery', () => {
   it('queues while offline, then sends each mutation once when back online', async () => {
     const server = await startServer({ events: initial })
