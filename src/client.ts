@@ -1,5 +1,5 @@
 import { ChunkedBody } from './chunkedBody'
-import { WorkstreamSyncError } from './errors'
+import { checkDelay, WorkstreamSyncError } from './errors'
 import type { SeededWorkstreamEvent, WorkstreamEvent, WorkstreamEvents } from './models'
 import {
   assertJsonContentType,
@@ -18,7 +18,7 @@ export interface ClientOptions {
   baseUrl?: string
   /** The fetch to use. Default: `globalThis.fetch` at call time, else `cross-fetch`. */
   fetch?: FetchLike
-  /** Sent as the `X-Application-ID` header when set. Default: not sent. */
+  /** Sent as the `X-Application-ID` header when set: printable ASCII, no spaces at either end. Default: not sent. */
   applicationId?: string
   /** Deadline of each request, body included, in milliseconds. Default `30000`. */
   timeoutMs?: number
@@ -99,13 +99,13 @@ export const DEFAULT_TIMEOUT_MS = 30_000
  * const { iterable } = await client.snapshot({ transferables: false })
  * ```
  * @throws {@link WorkstreamSyncError} of kind `invalid-input` for a `baseUrl` that is not an
- *   absolute http(s) URL or a `timeoutMs` that is not positive.
+ *   absolute http(s) URL without a query or fragment, an `applicationId` that cannot be a
+ *   header value, or a `timeoutMs` that is not above 0 and at most 2147483647.
  */
 export function createWorkstreamClient(options: ClientOptions = {}): WorkstreamClient {
   const baseUrl = normalizeBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL)
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  if (!(timeoutMs > 0)) throw new WorkstreamSyncError('invalid-input', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`)
-  const applicationId = options.applicationId
+  const timeoutMs = checkDelay('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, true)
+  const applicationId = checkApplicationId(options.applicationId)
 
   function headers(json: boolean): Record<string, string> {
     const result: Record<string, string> = {}
@@ -118,7 +118,9 @@ export function createWorkstreamClient(options: ClientOptions = {}): WorkstreamC
     const fetchImpl = await resolveFetch(options.fetch)
     const request = { method, url: baseUrl + path, headers: headers(body !== undefined), timeoutMs, what, ...(signal ? { signal } : {}), ...(body !== undefined ? { body } : {}), ...(previous ? { previous } : {}) }
     const response = await sendRequest(fetchImpl, request)
-    if (response.status < 200 || response.status > 299) throw httpError(response, what)
+    // A route that is not there: the base URL points at something else (a delete's 404 is about its id).
+    const wrongPlace = response.status === 404 && !path.endsWith('/delete') ? `Check that baseUrl (${baseUrl}) points at Pieces OS or the embedded server.` : undefined
+    if (response.status < 200 || response.status > 299) throw httpError(response, what, wrongPlace)
     return response
   }
 
@@ -182,7 +184,20 @@ function normalizeBaseUrl(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new WorkstreamSyncError('invalid-input', `baseUrl must be an http(s) URL, got ${JSON.stringify(value)}. Pass something like 'http://localhost:1000'.`)
   }
+  // The API's paths are appended to it: after a query or a fragment they would be part of those.
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) {
+    throw new WorkstreamSyncError('invalid-input', `baseUrl ${JSON.stringify(value)} has a query or a fragment, which the API's paths cannot follow. Pass the server's address alone, like 'http://localhost:1000'.`)
+  }
   return url.href.replace(/\/+$/, '')
+}
+
+/**
+ * `id`, if it can be sent as a header value. fetch refuses line breaks and characters beyond
+ * Latin-1 only when a request is made, as a network error that would be retried for ever.
+ */
+function checkApplicationId(id: string | undefined): string | undefined {
+  if (id === undefined || (typeof id === 'string' && /^[\x20-\x7e]*$/.test(id) && id.trim() === id)) return id
+  throw new WorkstreamSyncError('invalid-input', `applicationId ${JSON.stringify(id)} cannot be sent as the X-Application-ID header: use printable ASCII characters, with no spaces at either end.`)
 }
 
 /**

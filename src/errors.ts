@@ -97,3 +97,12 @@ export function disposedError(what: string): WorkstreamSyncError {
     `${what}: the store was disposed. Queued mutations stay persisted and a new store on the same storage sends them.`,
   )
 }
+
+/** The longest delay a timer keeps (2^31 - 1 ms, about 24.8 days): setTimeout fires a longer one at once. */
+export const MAX_DELAY_MS = 2_147_483_647
+
+/** `value`, a duration option in milliseconds; refused unless it is at least 0 (above 0 when `positive`) and at most MAX_DELAY_MS. */
+export function checkDelay(name: string, value: number, positive = false, hint = ''): number {
+  if ((positive ? value > 0 : value >= 0) && value <= MAX_DELAY_MS) return value
+  throw new WorkstreamSyncError('invalid-input', `${name} must be ${positive ? 'more than 0' : '0 or more'} and at most ${MAX_DELAY_MS} milliseconds (a timer cannot wait longer), got ${String(value)}.${hint}`)
+}

@@ -1,3 +1,5 @@
+import { WorkstreamSyncError } from './errors'
+
 /** How much the store tells: nothing (the default), errors, warnings, info, or everything. */
 export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug'
 
@@ -46,10 +48,19 @@ const RANK: Record<LogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, deb
 /** A logger that prefixes lines and drops those below its level. Off unless asked for. */
 export function createLogger(options: LoggerOptions | LogLevel | undefined): Logger {
   const resolved: LoggerOptions = typeof options === 'string' ? { level: options } : options ?? {}
-  const rank = RANK[resolved.level ?? 'off']
+  const level = resolved.level ?? 'off'
+  if (!Object.hasOwn(RANK, level)) {
+    throw new WorkstreamSyncError('invalid-input', `The logger level ${JSON.stringify(level)} is not one of ${Object.keys(RANK).map((l) => `'${l}'`).join(', ')}.`)
+  }
+  const rank = RANK[level]
   const sink = (): LogSink => resolved.sink ?? console
   const line = (level: Exclude<LogLevel, 'off'>) => (message: string, ...details: unknown[]): void => {
-    if (RANK[level] <= rank) sink()[level](`[workstream-sync] ${message}`, ...details)
+    if (RANK[level] > rank) return
+    try {
+      sink()[level](`[workstream-sync] ${message}`, ...details)
+    } catch {
+      // A sink that throws loses its line, and only that: the store's work goes on.
+    }
   }
   return {
     includeContent: resolved.includeContent ?? false,

@@ -78,11 +78,16 @@ export async function sendRequest(fetchImpl: FetchLike, options: RequestOptions)
   }
 }
 
-/** The error's message, with the system's code when the runtime gives one (Node: "fetch failed" has it in its cause). */
+/**
+ * The error's message, with what its cause says (Node: "fetch failed" keeps the reason in its
+ * cause, a system code such as ECONNREFUSED or a message such as "bad port"), without a final period.
+ */
 function networkDetail(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
-  return typeof cause?.code === 'string' && !message.includes(cause.code) ? `${message} (${cause.code})` : message
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined
+  const reason = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined
+  const detail = reason !== undefined && reason !== '' && !message.includes(reason) ? `${message} (${reason})` : message
+  return detail.replace(/\.+$/, '')
 }
 
 function abortedError(what: string, signal: AbortSignal): WorkstreamSyncError {
@@ -155,10 +160,10 @@ export function assertJsonContentType(response: RawResponse, what: string): void
   throw new WorkstreamSyncError('validation', `${what} answered with content type "${type}" instead of JSON (${excerpt(decodeText(response.body.subarray(0, 200)))}). Is the base URL pointing at Pieces OS?`)
 }
 
-/** Turns a non-2xx response into an http error that carries the body's text. */
-export function httpError(response: RawResponse, what: string): WorkstreamSyncError {
+/** Turns a non-2xx response into an http error that carries the body's text, and `hint` (else one from the status) on what to do. */
+export function httpError(response: RawResponse, what: string, hint?: string): WorkstreamSyncError {
   const text = decodeText(response.body.subarray(0, 2000)).trim()
-  const hint = response.status >= 500 || response.status === 429 || response.status === 408
+  hint ??= response.status >= 500 || response.status === 429 || response.status === 408
     ? 'The server may recover: a later attempt can succeed.'
     : 'The request was refused; sending it again as it is will not help.'
   return new WorkstreamSyncError('http', `${what} answered ${response.status}${text ? `: ${excerpt(text)}` : ''}. ${hint}`, { status: response.status })

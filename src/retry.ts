@@ -1,4 +1,4 @@
-import { WorkstreamSyncError } from './errors'
+import { checkDelay, WorkstreamSyncError } from './errors'
 
 /** Retry settings of the outbox and the poller. */
 export interface RetryOptions {
@@ -16,6 +16,8 @@ export const DEFAULT_RETRY: ResolvedRetryOptions = { baseDelayMs: 1000, maxDelay
 
 export function resolveRetryOptions(options: RetryOptions | undefined): ResolvedRetryOptions {
   const resolved = { ...DEFAULT_RETRY, ...stripUndefined(options ?? {}) }
+  checkDelay('retry.baseDelayMs', resolved.baseDelayMs)
+  checkDelay('retry.maxDelayMs', resolved.maxDelayMs)
   if (!(resolved.baseDelayMs >= 0) || !(resolved.maxDelayMs >= resolved.baseDelayMs) || !(resolved.maxAttempts >= 1)) {
     throw new WorkstreamSyncError('invalid-input', `retry options need 0 <= baseDelayMs <= maxDelayMs and maxAttempts >= 1, got ${JSON.stringify(options)}; leave a field out for its default.`)
   }

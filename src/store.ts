@@ -76,6 +76,7 @@ class Store implements WorkstreamStore {
   #fetching = false
   #lastError: WorkstreamSyncError | undefined
   #disposed = false
+  #disposing: Promise<void> | undefined
   /** The received JSON of events parsed by the snapshot being applied, for the cache. */
   #rawText: ((id: string) => string | undefined) | undefined
   readonly ready: Promise<void>
@@ -273,8 +274,13 @@ class Store implements WorkstreamStore {
     return storage ? this.#persistence.clear() : Promise.resolve()
   }
 
-  async dispose(): Promise<void> {
-    if (this.#disposed) return
+  dispose(): Promise<void> {
+    // A second call waits for the same end: the lead is given up once the last writes landed.
+    this.#disposing ??= this.#teardown()
+    return this.#disposing
+  }
+
+  async #teardown(): Promise<void> {
     this.#disposed = true
     this.#poller.dispose()
     this.#snapshotRequests.abort()

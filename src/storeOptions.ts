@@ -1,6 +1,6 @@
 import { createWorkstreamClient, DEFAULT_BASE_URL, type ClientOptions, type WorkstreamClient } from './client'
 import { browserOnlineSource, browserVisibilitySource, globalTimers, randomId, type SignalSource, type Timers } from './environment'
-import { WorkstreamSyncError } from './errors'
+import { checkDelay, WorkstreamSyncError } from './errors'
 import { createLogger, type Logger, type LoggerOptions, type LogLevel } from './logger'
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry'
 import { indexedDbStorage, memoryStorage, type SyncStorage } from './storage'
@@ -79,11 +79,6 @@ export function storeNamespace(baseUrl: string, applicationId?: string): string 
   return JSON.stringify([baseUrl, applicationId ?? ''])
 }
 
-function nonNegative(name: string, value: number | undefined): number | undefined {
-  if (value === undefined || value >= 0) return value
-  throw new WorkstreamSyncError('invalid-input', `${name} must be 0 or more milliseconds, got ${String(value)}.`)
-}
-
 export type TabCoordinatorFactory = (namespace: string) => TabCoordinator
 
 export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoordinatorFactory): ResolvedStoreOptions {
@@ -94,8 +89,7 @@ export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoord
     }
   }
   const client = options.client ?? createWorkstreamClient(options)
-  const pollIntervalMs = options.pollIntervalMs ?? 5000
-  if (!(pollIntervalMs >= 0)) throw new WorkstreamSyncError('invalid-input', `pollIntervalMs must be 0 or more milliseconds, got ${String(options.pollIntervalMs)}.`)
+  const pollIntervalMs = checkDelay('pollIntervalMs', options.pollIntervalMs ?? 5000, false, ' 0 turns timed polls off.')
   const random = options.random ?? Math.random
   const tabs = options.tabs
   return {
@@ -113,6 +107,6 @@ export function resolveStoreOptions(options: StoreOptions, defaultTabs: TabCoord
     online: options.online ?? browserOnlineSource(),
     visible: options.visible ?? browserVisibilitySource(),
     tabs: tabs === false ? soloCoordinator : tabs ? () => tabs : defaultTabs,
-    graceMs: nonNegative('ambiguityGraceMs', options.ambiguityGraceMs) ?? client.timeoutMs ?? 30_000,
+    graceMs: options.ambiguityGraceMs !== undefined ? checkDelay('ambiguityGraceMs', options.ambiguityGraceMs) : client.timeoutMs ?? 30_000,
   }
 }

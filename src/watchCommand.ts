@@ -9,6 +9,7 @@ import {
   type LogSink,
   type WorkstreamEvent,
   type WorkstreamEventTrigger,
+  type WorkstreamStore,
 } from './index'
 import type { CommandIo } from './server/index'
 import { integerOption } from './server/integerOption'
@@ -61,17 +62,25 @@ export async function runWatchCommand(argv: readonly string[], io: CommandIo, op
 
   const now = options.now ?? Date.now
   const { url, intervalMs, applicationId, logLevel } = parsed
-  const store = createWorkstreamStore({
-    baseUrl: url,
-    ...(applicationId === undefined ? {} : { applicationId }),
-    storage: memoryStorage(),
-    tabs: false,
-    pollIntervalMs: intervalMs,
-    // After a failed poll, the first retry comes about one interval later, as the next poll would have.
-    retry: { baseDelayMs: intervalMs, maxDelayMs: Math.max(intervalMs, 30_000) },
-    timeoutMs: 10_000,
-    logger: { level: logLevel, sink: stderrSink(io) },
-  })
+  let store: WorkstreamStore
+  try {
+    store = createWorkstreamStore({
+      baseUrl: url,
+      ...(applicationId === undefined ? {} : { applicationId }),
+      storage: memoryStorage(),
+      tabs: false,
+      pollIntervalMs: intervalMs,
+      // After a failed poll, the first retry comes about one interval later, as the next poll would have.
+      retry: { baseDelayMs: intervalMs, maxDelayMs: Math.max(intervalMs, 30_000) },
+      timeoutMs: 10_000,
+      logger: { level: logLevel, sink: stderrSink(io) },
+    })
+  } catch (error) {
+    // What the store refuses of an argument (an --app-id that cannot be a header, a --url with a query).
+    if (!(error instanceof WorkstreamSyncError && error.kind === 'invalid-input')) throw error
+    io.stderr(`workstream-sync watch: ${error.message}\n\n${WATCH_USAGE}`)
+    return 2
+  }
   const stopped = aborted(io.signal)
   try {
     const first = store.refresh()

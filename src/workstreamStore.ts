@@ -7,11 +7,17 @@ import type { EventChanges } from './view'
 
 /** A live, cached, optimistic copy of the workstream events. See {@link createWorkstreamStore}. */
 export interface WorkstreamStore {
-  /** The view, newest `created` first. Gives the current value at once; emits only on change. Subscribing starts polling. */
+  /**
+   * The view, newest `created` first. Gives the current value at once; emits only on change.
+   * Subscribing starts polling. Completes on `dispose()`: a subscriber after that gets no value.
+   */
   readonly events$: Observable<readonly WorkstreamEvent[]>
   /** The current value of `events$`: the view, newest `created` first. */
   readonly events: readonly WorkstreamEvent[]
-  /** The sync status; gives the current value at once and emits only on change. Subscribing does not start polling. */
+  /**
+   * The sync status; gives the current value at once and emits only on change. Subscribing does
+   * not start polling. Completes on `dispose()`: a subscriber after that gets no value.
+   */
   readonly status$: Observable<SyncStatus>
   /** The current value of `status$`. */
   readonly status: SyncStatus
@@ -29,7 +35,11 @@ export interface WorkstreamStore {
   event$(id: string): Observable<WorkstreamEvent | undefined>
   /** The event with this id in the view now, or undefined. Does not start polling. */
   get(id: string): WorkstreamEvent | undefined
-  /** Begins polling. Subscribing to `events$` or `event$` does this too. */
+  /**
+   * Begins polling. Subscribing to `events$` or `event$` does this too.
+   *
+   * @throws {@link WorkstreamSyncError} of kind `aborted` after `dispose()`.
+   */
   start(): void
   /** Stops polling; queued mutations still go out. `start()` or a new subscriber polls again. */
   stop(): void
@@ -42,10 +52,18 @@ export interface WorkstreamStore {
    * Shows the event at once and queues it. `confirmed` resolves with the server's event (its id may differ).
    *
    * @returns `event`: the optimistic event, already in `events$`, under the client id.
-   *   `confirmed`: resolves with the server's event; rejects when the create is refused, discarded or cancelled.
+   *   `confirmed`: resolves with the server's event; rejects when the create is refused, discarded
+   *   or cancelled. While the create is a dead letter (`outbox$` state `'dead'`) it stays pending:
+   *   `retryMutation()` sends it again, `discardMutation()` rejects it.
+   * @throws {@link WorkstreamSyncError}, synchronously, of kind `invalid-input` for a bad seed or
+   *   an `internal_identifier` already in use, and `aborted` after `dispose()`.
    */
   create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> }
-  /** Hides the event at once and queues the delete; resolves when the server confirmed it. */
+  /**
+   * Hides the event at once and queues the delete; resolves when the server confirmed it, and
+   * stays pending while it is a dead letter. Rejects (never throws) with `invalid-input` for an
+   * id that cannot be one, and `aborted` after `dispose()`.
+   */
   delete(id: string): Promise<void>
   /** Resolves when nothing is left to send (dead letters aside). */
   flush(): Promise<void>
@@ -59,6 +77,10 @@ export interface WorkstreamStore {
    * Mutations made after the call are kept.
    */
   clear(): Promise<void>
-  /** Ends every timer, request and subscription. Pending promises reject with kind `aborted`; the outbox stays persisted. */
+  /**
+   * Ends every timer, request and subscription. Pending promises reject with kind `aborted`; the
+   * outbox stays persisted. Resolves once the last writes landed (within 2 s); a second call
+   * waits for the same.
+   */
   dispose(): Promise<void>
 }

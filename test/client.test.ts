@@ -69,6 +69,21 @@ describe('client', () => {
     expect(unavailable.message).toContain('warming up')
     const missing = await failure(client.delete('nope'))
     expect(missing).toMatchObject({ kind: 'http', status: 404, retryable: false })
+    expect(missing.message).not.toContain('baseUrl')
+  })
+
+  it('says to check the base URL when the API’s path is not there', async () => {
+    const server = await startServer({ events: initial })
+    const error = await failure(createWorkstreamClient({ baseUrl: `${server.url}/api` }).snapshot())
+    expect(error).toMatchObject({ kind: 'http', status: 404 })
+    expect(error.message).toContain(`Check that baseUrl (${server.url}/api) points at Pieces OS`)
+  })
+
+  it('gives the reason fetch keeps in its cause when it has no system code (bug: only "fetch failed")', async () => {
+    // fetch refuses some ports outright (6000 is X11's), before any connection.
+    const error = await failure(createWorkstreamClient({ baseUrl: 'http://127.0.0.1:6000' }).snapshot())
+    expect(error).toMatchObject({ kind: 'network' })
+    expect(error.message).toMatch(/fetch failed \(bad port\)\. Check that/)
   })
 
   it('reports a network failure when nothing listens', async () => {

@@ -357,8 +357,41 @@ describe('misuse: options', () => {
     ['a timeoutMs of 0', { timeoutMs: 0 }],
     ['a client with a baseUrl of its own, which it would ignore', { client: createWorkstreamClient(), baseUrl: 'http://127.0.0.1:1000' }],
     ['a client with a timeoutMs, which it would ignore', { client: createWorkstreamClient(), timeoutMs: 1000 }],
+    // Timers fire a longer delay at once: every request timed out, the poller polled in a tight loop (bug).
+    ['a timeoutMs longer than a timer can wait', { timeoutMs: Infinity }],
+    ['a pollIntervalMs longer than a timer can wait', { pollIntervalMs: 3_000_000_000 }],
+    ['a retry.maxDelayMs longer than a timer can wait', { retry: { maxDelayMs: Infinity } }],
+    ['an ambiguityGraceMs longer than a timer can wait', { ambiguityGraceMs: Infinity }],
+    ['a logger level that does not exist, which logged nothing', { logger: 'verbose' as 'debug' }],
+    // fetch refused it at each request, as a network error retried for ever (bug).
+    ['an applicationId that cannot be a header value', { applicationId: 'Café ✓' }],
+    ['an applicationId with a line break', { applicationId: 'a\nb' }],
+    ['a baseUrl with a query, which the paths were appended to', { baseUrl: 'http://127.0.0.1:1000/?x=1' }],
   ])('refuses %s with invalid-input', (_name, options) => {
     expect(thrown(() => createWorkstreamStore({ storage: false, ...options }))).toMatchObject({ kind: 'invalid-input' })
+  })
+})
+
+describe('misuse: a logger sink that throws', () => {
+  it('loses its lines and nothing else: the store reads its cache and applies snapshots (bug: ready and refresh() rejected)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const broken = () => {
+      throw new Error('sink broke')
+    }
+    const store = makeStore(server, { logger: { level: 'debug', sink: { error: broken, warn: broken, info: broken, debug: broken } } })
+    await store.ready
+    await store.refresh()
+    expect(store.events.map((e) => e.id)).toEqual(['a'])
+    await store.dispose()
+  })
+})
+
+describe('misuse: dispose() twice', () => {
+  it('has the second call wait for the end of the first (bug: it returned at once)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const store = makeStore(server)
+    await store.ready
+    expect(store.dispose()).toBe(store.dispose())
   })
 })
 
