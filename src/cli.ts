@@ -69,15 +69,25 @@ function commandNamed(commands: Readonly<Record<string, CliCommand>>, name: stri
 export async function runCliProcess(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const stop = new AbortController()
   const onSignal = (): void => stop.abort()
+  // The reader of the output went away (`watch | head`): stop quietly, as a program killed by
+  // SIGPIPE would. Node ignores SIGPIPE and reports EPIPE on the stream instead.
+  let outputClosed: NodeJS.ErrnoException | undefined
+  const onOutputError = (error: NodeJS.ErrnoException): void => {
+    outputClosed ??= error
+    stop.abort()
+  }
+  const write = (stream: NodeJS.WriteStream) => (text: string): void => {
+    if (outputClosed === undefined) stream.write(text)
+  }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  process.stdout.on('error', onOutputError)
+  process.stderr.on('error', onOutputError)
   try {
-    return await runCli(argv, {
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-      signal: stop.signal,
-    })
+    const code = await runCli(argv, { stdout: write(process.stdout), stderr: write(process.stderr), signal: stop.signal })
+    return outputClosed === undefined ? code : outputClosed.code === 'EPIPE' ? 0 : 1
   } finally {
+    // The 'error' listeners stay: a write still pending when the command ends can fail after it.
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

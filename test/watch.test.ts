@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cliUsage, runCli } from '../src/cli'
 import type { CommandIo } from '../src/server/index'
@@ -137,6 +138,9 @@ describe('workstream-sync watch', () => {
     [['--interval', '5'], '--interval must be a whole number from 10'],
     [['--log', 'loud'], '--log must be one of off, error, warn, info, debug'],
     [['--verbose'], "Unknown option '--verbose'"],
+    // Refused by the store the command makes (it printed a stack trace and exited 1).
+    [['--app-id', 'Café ✓'], 'cannot be sent as the X-Application-ID header'],
+    [['--url', 'http://127.0.0.1:1000/?x=1'], 'has a query or a fragment'],
   ])('exits 2 with the usage for %j', async (argv, message) => {
     const run = watch(argv)
 
@@ -151,6 +155,20 @@ describe('workstream-sync watch', () => {
     await run.printed('out', /1 event at /)
 
     expect(run.err()).toMatch(/\[workstream-sync\] .*snapshot/)
+  })
+
+  it('stops quietly with exit code 0 when the reader of its output goes away, as `watch | head -1` does (bug: it crashed on EPIPE)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'watch', '--url', server.url, '--interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+    // The reader closes its end, as head does after its first line; the next change is written to nobody.
+    child.stdout.destroy()
+    server.create(makeSeed('nobody reads this'))
+    expect(await exited).toBe(0)
+    expect(stderr).not.toMatch(/EPIPE|Error/)
   })
 
   it('is the watch command of the CLI', async () => {
