@@ -9,6 +9,7 @@ import type { WorkstreamStore } from '../src/index'
 import { useWorkstreamEvent, useWorkstreamEvents, useWorkstreamOutbox, useWorkstreamStatus } from '../src/react/index'
 import { makeEvent, makeSeed } from './support/events'
 import { makeStore, startServer, until } from './support/harness'
+import { memoryStorage } from '../src/storage'
 
 // Testing Library's automatic cleanup needs globals; unmount explicitly so no component outlives its test.
 afterEach(() => cleanup())
@@ -241,7 +242,7 @@ describe('subscriptions', () => {
 })
 
 describe('server rendering', () => {
-  it('renders the current events with renderToString without subscribing or starting to poll', async () => {
+  it('renders the state of a store that has read nothing, without subscribing or starting to poll', async () => {
     const server = await startServer({ events: [makeEvent('a', 1)] })
     const { store, live, starts } = instrumented(makeStore(server))
     await store.refresh()
@@ -255,20 +256,26 @@ describe('server rendering', () => {
       </>,
     )
 
-    expect(html).toContain('event a')
-    expect(html).toContain('synced, 0 pending')
+    expect(html).toContain('No events yet')
+    expect(html).toContain('missing')
+    expect(html).toContain('hydrating, 0 pending, 0 in the outbox')
     expect(live).toEqual({})
     expect(starts()).toBe(0)
     expect(store.status.phase).toBe('synced')
     expect(server.requests.count('snapshot')).toBe(before)
   })
 
-  it('renders an empty store on the server and hydrates the same markup without a mismatch', async () => {
+  it('hydrates the server’s markup with the page’s own store, which has a cache, without a mismatch, then shows its events (bug: every hydration failed)', async () => {
     const server = await startServer({ events: [makeEvent('a', 1)] })
-    const store = makeStore(server)
-    await store.ready
-    const html = renderToString(<Feed store={store} />)
-    expect(html).toContain('No events yet')
+    const storage = memoryStorage()
+    const earlierVisit = makeStore(server, { storage })
+    await earlierVisit.refresh()
+    await earlierVisit.dispose()
+    // The server process's store has read nothing; the page's has this user's cache.
+    const onServer = makeStore(server, { storage: memoryStorage() })
+    const html = renderToString(<Feed store={onServer} />)
+    const inPage = makeStore(server, { storage })
+    await inPage.ready
 
     const container = document.createElement('div')
     container.innerHTML = html
@@ -276,13 +283,15 @@ describe('server rendering', () => {
     const recoverable: unknown[] = []
     let root: ReturnType<typeof hydrateRoot> | undefined
     await act(async () => {
-      root = hydrateRoot(container, <Feed store={store} />, { onRecoverableError: (error) => recoverable.push(error) })
+      root = hydrateRoot(container, <Feed store={inPage} />, { onRecoverableError: (error) => recoverable.push(error) })
     })
-    await synced(store)
 
     expect(recoverable).toEqual([])
     expect(container.textContent).toBe('event a')
+    await synced(inPage)
     act(() => root?.unmount())
     container.remove()
+    await onServer.dispose()
+    await inPage.dispose()
   })
 })
