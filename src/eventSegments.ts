@@ -12,7 +12,9 @@ export const SEGMENT_CHARS = 256 * 1024
 
 /**
  * Segments written since the last rewrite beyond this many, or beyond a quarter of the rewrite's
- * own (a large cache takes larger changes), are merged: reads stay within a quarter more.
+ * own (a large cache takes larger changes), are merged: reads stay within a quarter more. When
+ * their current texts would fill more than half of that allowance, everything is rewritten
+ * instead, so that a merge leaves room for the changes after it.
  */
 export const MAX_DELTA_SEGMENTS = 32
 
@@ -59,8 +61,9 @@ interface Stats {
 /**
  * The cached events as a log of segments. A change appends a segment with the changed events'
  * texts and the removed ids, so that writes follow the delta; reading takes each event's newest
- * text. Segments past MAX_DELTA_SEGMENTS are merged, and once stale texts outweigh live ones the
- * whole cache is rewritten, so that reads stay few and the stored size stays near the cache's.
+ * text. Segments past MAX_DELTA_SEGMENTS are merged, and once stale texts outweigh live ones, or
+ * the live texts outside the last rewrite outgrow a merge, the whole cache is rewritten, so that
+ * reads stay few and the stored size stays near the cache's.
  */
 export class EventSegments {
   /** The listed segments, oldest first; the first `#base` were written by the last rewrite. */
@@ -163,8 +166,25 @@ export class EventSegments {
     if (changed.length === 0 && gone.length === 0) return { sets: [], deletes: [] }
     const sets = this.#append(changed, gone, textOf, false)
     if (this.#staleChars() > this.#totalChars() / 2 + SEGMENT_CHARS) return this.#rewrite(ids, textOf)
-    if (this.#order.length - this.#base > Math.max(MAX_DELTA_SEGMENTS, this.#base / 4)) return this.#mergeDeltas(sets, textOf)
+    const allowance = Math.max(MAX_DELTA_SEGMENTS, this.#base / 4)
+    if (this.#order.length - this.#base > allowance) {
+      // A cache that grew since its last rewrite has more live text outside it than a merge can
+      // take: merged, it would fill the allowance again, and every change would merge it anew.
+      // It joins the rewrite's segments instead.
+      if (this.#deltaLiveChars() > (allowance / 2) * SEGMENT_CHARS) return this.#rewrite(ids, textOf)
+      return this.#mergeDeltas(sets, textOf)
+    }
     return { sets, deletes: [] }
+  }
+
+  /** How much current text the segments since the last rewrite hold, as #staleChars estimates it. */
+  #deltaLiveChars(): number {
+    let sum = 0
+    for (const seq of this.#order.slice(this.#base)) {
+      const { chars, entries, live } = this.#stats.get(seq)!
+      if (entries > 0) sum += (chars * live) / entries
+    }
+    return sum
   }
 
   #totalChars(): number {

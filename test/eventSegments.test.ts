@@ -123,6 +123,21 @@ describe('event segments', () => {
     expect(stored.layout.segments.length - stored.layout.base).toBe(1)
   })
 
+  it('writes only the changed event once a cache has grown far beyond its last rewrite', () => {
+    // A first snapshot of one event, then polls that each add 100 events of 3.6 kB: nothing goes
+    // stale, so only the growth itself can bring a rewrite.
+    const { stored, change, texts } = cache([['first', text('first')]])
+    const body = 'x'.repeat(3600)
+    for (let poll = 0; poll < 40; poll++) change(Array.from({ length: 100 }, (_, i): [string, string] => [`p${poll}-${i}`, text(`p${poll}-${i}`, body)]))
+    for (let i = 0; i < 5; i++) {
+      const before = stored.charsWritten
+      change([[`p0-${i}`, text(`p0-${i}`, body + '!')]])
+      expect(stored.charsWritten - before).toBe(text(`p0-${i}`, body + '!').length)
+    }
+    expect(stored.layout.segments.length - stored.layout.base).toBeLessThanOrEqual(Math.max(MAX_DELTA_SEGMENTS, stored.layout.base / 4))
+    expect(stored.readBack().texts).toEqual(texts)
+  })
+
   it('rewrites everything once stale texts outweigh the live ones, so that storage holds about the cache', () => {
     const big = 'y'.repeat(SEGMENT_CHARS / 4)
     const initial = Array.from({ length: 8 }, (_, i): [string, string] => [`e${i}`, text(`e${i}`, big)])
