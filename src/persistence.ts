@@ -65,7 +65,8 @@ export interface PersistenceOptions {
 /**
  * The cache on top of a storage area: the events' JSON texts in segments (see EventSegments),
  * one key per mutation, and a meta record with the format and the segments that hold the
- * events, written with them. Writes only the delta since the last save, coalesced, in order.
+ * events, written with them. Writes only the delta since the last save, coalesced, in order, each
+ * batch in one transaction where the storage has `write`.
  * A storage failure switches it to memory for the rest of the store's life.
  */
 export class Persistence {
@@ -317,12 +318,10 @@ export class Persistence {
         else sets.push([key, value])
       }
       try {
-        if (sets.length) await this.#area.setMany(sets)
-        if (deletes.length) await this.#area.delMany(deletes)
+        await writeBatch(this.#area, sets, deletes)
       } catch (error) {
         this.#fallBack(error, 'write')
-        await this.#area.setMany(sets)
-        await this.#area.delMany(deletes)
+        await writeBatch(this.#area, sets, deletes)
       }
     })
   }
@@ -360,6 +359,19 @@ export class Persistence {
     const stored = wipe ? ' What storage held is cleared where it allows, so that a later session starts from the server.' : ''
     this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on.${stored} Cause: ${cause}`, { cause: error }))
   }
+}
+
+/**
+ * One batch in one transaction where the area can: a page that closed between its sets and its
+ * deletes would keep, say, a delete remapped to the server's id without the deletion of the
+ * create's record that the same snapshot settled, and a reload would send that create again.
+ * Other areas get the sets, then the deletes.
+ */
+async function writeBatch(area: SyncStorageArea, sets: ReadonlyArray<[string, unknown]>, deletes: readonly string[]): Promise<void> {
+  if (sets.length === 0 && deletes.length === 0) return
+  if (area.write) return area.write(sets, deletes)
+  if (sets.length) await area.setMany(sets)
+  if (deletes.length) await area.delMany(deletes)
 }
 
 /**

@@ -13,6 +13,14 @@ export interface SyncStorageArea {
   setMany(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>
   /** Deletes these keys (absent ones are fine) in one transaction. */
   delMany(keys: readonly string[]): Promise<void>
+  /**
+   * Optional: sets `entries` and deletes `keys` (absent ones are fine) in one transaction, all or
+   * none. The store writes each batch through it where it exists, as `memoryStorage()` and
+   * `indexedDbStorage()` do. Without it (a custom storage's default), the store calls `setMany`
+   * and then `delMany`, and a page that closes between the two keeps the sets without the
+   * deletes: a reload may then read a mutation as still to send that this page had settled.
+   */
+  write?(entries: ReadonlyArray<readonly [string, unknown]>, keys: readonly string[]): Promise<void>
   /** Deletes every entry of the area (the store's `clear()`, for example on logout). */
   clear(): Promise<void>
   /** Releases the connection; the area may be opened again later. */
@@ -50,6 +58,10 @@ export function memoryStorage(): SyncStorage {
           for (const [key, value] of items) data.set(key, value)
         },
         async delMany(keys) {
+          for (const key of keys) data.delete(key)
+        },
+        async write(items, keys) {
+          for (const [key, value] of items) data.set(key, value)
           for (const key of keys) data.delete(key)
         },
         async clear() {
@@ -91,6 +103,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): SyncSto
         entries: () => guard('read the cache', () => entries<string, unknown>(use)),
         setMany: (items) => guard('write the cache', () => setMany(items as [string, unknown][], use)),
         delMany: (keys) => guard('write the cache', () => delMany(keys as string[], use)),
+        write: (items, keys) => guard('write the cache', () => use('readwrite', (store) => writeIn(store, items, keys))),
         clear: () => guard('clear the cache', () => clear(use)),
         close: connection.close,
       }
@@ -146,6 +159,24 @@ function openConnection(factory: () => IDBFactory | undefined, dbName: string): 
       current?.then((db) => db.close(), () => {})
     },
   }
+}
+
+/** Puts `items` and deletes `keys` in the transaction of `store`, and resolves once it commits. */
+function writeIn(store: IDBObjectStore, items: ReadonlyArray<readonly [string, unknown]>, keys: readonly string[]): Promise<void> {
+  try {
+    for (const [key, value] of items) store.put(value, key)
+    for (const key of keys) store.delete(key)
+  } catch (error) {
+    // A put that throws (a value that cannot be cloned, a full quota) would let the requests
+    // before it commit: all or none.
+    try {
+      store.transaction.abort()
+    } catch {
+      // Already aborted or finished: nothing of it commits either way.
+    }
+    throw error
+  }
+  return promisifyRequest(store.transaction)
 }
 
 async function guard<T>(what: string, run: () => Promise<T>): Promise<T> {

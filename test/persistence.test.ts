@@ -26,6 +26,7 @@ function failingWrites(name: string): SyncStorage & { failing: boolean } {
         ...area,
         setMany: (items: ReadonlyArray<readonly [string, unknown]>) => (storage.failing ? fail() : area.setMany(items)),
         delMany: (keys: readonly string[]) => (storage.failing ? fail() : area.delMany(keys)),
+        write: (items: ReadonlyArray<readonly [string, unknown]>, keys: readonly string[]) => (storage.failing ? fail() : area.write!(items, keys)),
       }
     },
   }
@@ -111,7 +112,7 @@ describe('persistence', () => {
       kind: 'recording',
       open(namespace) {
         const area = inner.open(namespace)
-        return { ...area, setMany: (items) => (written.push(...(items as Array<[string, unknown]>)), area.setMany(items)) }
+        return { ...area, write: (items, keys) => (written.push(...(items as Array<[string, unknown]>)), area.write!(items, keys)) }
       },
     }
     const persistence = new Persistence({ storage, namespace: 'n', onError: (error) => expect.unreachable(error.message) })

@@ -5,6 +5,7 @@ import { indexedDbStorage } from '../src/storage'
 import type { EventChanges, TabCoordinator, TabMessage } from '../src/index'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
+import { closingPage } from './support/storageGates'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2), makeEvent('c', 3)]
 
@@ -151,6 +152,49 @@ describe('reload safety (fake-indexeddb)', () => {
     await second.refresh()
     expect(server.events().filter((e) => e.readable === 'in flight at reload')).toHaveLength(1)
     expect(second.get(event.id)).toBeDefined()
+  })
+
+  it('neither sends a create again nor undoes its delete when the page closes as the snapshot that found the create is saved', async () => {
+    // The server gives events ids of its own: the snapshot finds the create by fingerprint, and
+    // the delete, queued under the client id, is remapped to the server's.
+    const server = await startServer({ events: initial, honourInternalIdentifier: false })
+    const storage = indexedDbStorage({ name: 'reload-atomic', indexedDB: new IDBFactory() })
+    const page = closingPage(storage)
+    const first = makeStore(server, { storage: page.storage })
+    await first.refresh()
+    server.faults.add('create', { type: 'drop-after-commit' })
+    const { event, confirmed } = first.create(makeSeed('created, then deleted'))
+    confirmed.catch(() => {})
+    await until(first.outbox$, (o) => o[0]?.ambiguous === true)
+    first.delete(event.id).catch(() => {})
+    // Saved: the delete's record, and the removal of the follower's copy that it supersedes, last.
+    await page.landed(`f:${first.outbox[1]!.id}`)
+    // The write of the snapshot settles the create and remaps its delete; the page closes after it.
+    page.closeAfter(1)
+    await first.refresh()
+    await first.dispose()
+
+    // The next page load, a minute later (the create's grace period is over). A delete of the
+    // event goes out at once; its snapshots wait for the answer, so that the create's check sees
+    // the server without the event, as it can when the delete is quicker.
+    let deleteAnswered!: () => void
+    const answered = new Promise<void>((resolve) => (deleteAnswered = resolve))
+    const second = makeStore(server, {
+      storage,
+      now: () => Date.now() + 60_000,
+      fetch: async (input, init) => {
+        if ((init?.method ?? 'GET') === 'GET') await answered
+        const response = await fetch(input, init)
+        if (String(input).endsWith('/delete')) deleteAnswered()
+        return response
+      },
+    })
+    await second.ready
+    await second.flush()
+    await second.refresh()
+    expect(server.requests.count('create')).toBe(1)
+    expect(server.events().filter((e) => e.readable === 'created, then deleted')).toEqual([])
+    expect(second.events.filter((e) => e.readable === 'created, then deleted')).toEqual([])
   })
 
   it('keeps mutations persisted across dispose while their promises reject with aborted', async () => {

@@ -185,6 +185,21 @@ describe('storage faults while the store runs', () => {
     expect(ids(next.events)).toEqual(ids(ctx.server.events()))
   })
 
+  it('lands nothing of a batch when one of its puts throws, its deletes included', async () => {
+    const area = indexedDbStorage({ name: PREFIX, indexedDB: new IDBFactory() }).open('batch')
+    await area.setMany([['kept', 1]])
+    let puts = 0
+    await whilePutsMisbehave(
+      () => {
+        if (++puts === 2) quotaExceeded()
+      },
+      async () => {
+        await expect(area.write!([['a', 1], ['b', 2]], ['kept'])).rejects.toMatchObject({ kind: 'storage', message: expect.stringMatching(/QuotaExceededError/) })
+      },
+    )
+    expect(await area.entries()).toEqual([['kept', 1]])
+  })
+
   it('falls back to memory when the connection is closed in the middle of a write transaction', async () => {
     const ctx = await withQueuedMutations({ storage: indexedDbStorage({ name: PREFIX, indexedDB: new IDBFactory() }) })
     let closed = false

@@ -69,3 +69,53 @@ export function watchedStorage(inner: SyncStorage, written: (keys: string[]) => 
     },
   }
 }
+
+/**
+ * `inner` in a page that closes after a number of further write transactions (a setMany, a
+ * delMany, a write or a clear each): the writes after them land nothing, as the tab is gone, and
+ * resolve, as nobody is left to wait for them. Passes `write` on where `inner` has it.
+ */
+export function closingPage(inner: SyncStorage) {
+  let left = Infinity
+  const landed = new Set<string>()
+  const listeners: Array<() => void> = []
+  const transaction = async (keys: readonly string[], write: () => Promise<void>): Promise<void> => {
+    if (left <= 0) return
+    left--
+    await write()
+    for (const key of keys) landed.add(key)
+    for (const listener of listeners) listener()
+  }
+  const storage: SyncStorage = {
+    kind: 'closing page',
+    open(namespace) {
+      const area = inner.open(namespace)
+      const write = area.write?.bind(area)
+      return {
+        entries: () => area.entries(),
+        setMany: (items) => transaction(items.map(([key]) => key), () => area.setMany(items)),
+        delMany: (keys) => transaction(keys, () => area.delMany(keys)),
+        ...(write ? { write: (items: ReadonlyArray<readonly [string, unknown]>, keys: readonly string[]) => transaction([...items.map(([key]) => key), ...keys], () => write(items, keys)) } : {}),
+        clear: () => transaction([], () => area.clear()),
+        close: () => area.close(),
+      }
+    },
+  }
+  return {
+    storage,
+    /** The page closes once this many more write transactions have been issued. */
+    closeAfter(transactions: number) {
+      left = transactions
+    },
+    /** Resolves once a write that sets or deletes `key` has landed. */
+    landed(key: string): Promise<void> {
+      return new Promise((resolve) => {
+        const check = (): void => {
+          if (landed.has(key)) resolve()
+        }
+        listeners.push(check)
+        check()
+      })
+    },
+  }
+}
