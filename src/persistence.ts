@@ -218,11 +218,14 @@ export class Persistence {
     // Issued at once, not behind this cache's earlier writes: it must land before whatever the
     // leader writes about this mutation once it hears of it (its delete, if it settles it unsent).
     const entries: Array<[string, unknown]> = [[HANDED_PREFIX + record.id, record]]
-    const written = this.#area.setMany(entries).catch((error: unknown) => {
+    const written = attempt(() => this.#area.setMany(entries)).catch((error: unknown) => {
       this.#fallBack(error, 'write')
       return this.#area.setMany(entries)
     })
-    this.#writing = Promise.all([this.#writing, written]).then(() => {})
+    this.#writing = Promise.all([this.#writing, written]).then(
+      () => {},
+      (error: unknown) => this.#fallBack(error, 'write'),
+    )
   }
 
   /**
@@ -303,6 +306,8 @@ export class Persistence {
   #schedule(): void {
     if (this.#scheduled) return
     this.#scheduled = true
+    // A failure that escapes the batch falls back too: the chain never stays rejected, or every
+    // later write, flush() and the sends that wait for it would fail with it.
     this.#writing = this.#writing.then(async () => {
       this.#scheduled = false
       const batch = this.#pending
@@ -323,7 +328,7 @@ export class Persistence {
         this.#fallBack(error, 'write')
         await writeBatch(this.#area, sets, deletes)
       }
-    })
+    }).catch((error: unknown) => this.#fallBack(error, 'write'))
   }
 
   async #clearArea(): Promise<void> {
@@ -345,7 +350,7 @@ export class Persistence {
     // (mutations this one confirms, or drops): wipe it where storage still lets us. Only the tab
     // that owns the cache (the leader) does: another tab's failure must not wipe what it saved.
     const wipe = operation === 'write' && (this.#options.ownsStorage?.() ?? true)
-    const wiping = wipe ? failed.clear() : Promise.resolve()
+    const wiping = wipe ? attempt(() => failed.clear()) : Promise.resolve()
     void wiping
       .catch(() => {})
       .then(() => {
@@ -358,6 +363,18 @@ export class Persistence {
     const cause = error instanceof WorkstreamSyncError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     const stored = wipe ? ' What storage held is cleared where it allows, so that a later session starts from the server.' : ''
     this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on.${stored} Cause: ${cause}`, { cause: error }))
+  }
+}
+
+/**
+ * Calls a storage method so that a throw becomes a rejection: a custom storage over a synchronous
+ * API (localStorage), written without `async`, throws where IndexedDB would reject.
+ */
+function attempt<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(call())
+  } catch (error) {
+    return Promise.reject(error)
   }
 }
 

@@ -3,8 +3,8 @@ import { WorkstreamSyncError } from './errors'
 
 /**
  * One namespace's key-value area: what the store persists into. Values are plain,
- * structured-cloneable data (events, outbox records, a meta record). Methods may reject; the
- * store then reports a `storage` error and goes on in memory.
+ * structured-cloneable data (events, outbox records, a meta record). Methods may reject (or
+ * throw); the store then reports a `storage` error and goes on in memory.
  */
 export interface SyncStorageArea {
   /** Every entry of the area. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
-import { indexedDbStorage, memoryStorage, type SyncStorage } from '../src/storage'
+import { indexedDbStorage, memoryStorage, type SyncStorage, type SyncStorageArea } from '../src/storage'
 import { CACHE_FORMAT, Persistence } from '../src/persistence'
 import { snapshotOf } from '../src/view'
 import type { MutationRecord } from '../src/mutation'
@@ -27,6 +27,32 @@ function failingWrites(name: string): SyncStorage & { failing: boolean } {
         setMany: (items: ReadonlyArray<readonly [string, unknown]>) => (storage.failing ? fail() : area.setMany(items)),
         delMany: (keys: readonly string[]) => (storage.failing ? fail() : area.delMany(keys)),
         write: (items: ReadonlyArray<readonly [string, unknown]>, keys: readonly string[]) => (storage.failing ? fail() : area.write!(items, keys)),
+      }
+    },
+  }
+  return storage
+}
+
+/**
+ * A storage over a synchronous API (localStorage, say) written without `async`: once `broken` (the
+ * quota full, storage disabled), its methods throw instead of rejecting.
+ */
+function throwingStorage(): SyncStorage & { broken: boolean } {
+  const inner = memoryStorage()
+  const storage = {
+    kind: 'throwing',
+    broken: false,
+    open(namespace: string): SyncStorageArea {
+      const area = inner.open(namespace)
+      const check = (): void => {
+        if (storage.broken) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+      }
+      return {
+        entries: () => (check(), area.entries()),
+        setMany: (items) => (check(), area.setMany(items)),
+        delMany: (keys) => (check(), area.delMany(keys)),
+        clear: () => (check(), area.clear()),
+        close: () => area.close(),
       }
     },
   }
@@ -148,6 +174,33 @@ describe('persistence', () => {
     await store.refresh()
     expect(store.errors.some((e) => e.kind === 'storage' && /quota/i.test(e.message))).toBe(true)
     expect(store.events.some((e) => e.readable === 'after the quota')).toBe(true)
+  })
+
+  it('falls back to memory, reports it and keeps sending when the storage’s methods throw instead of rejecting', async () => {
+    const server = await startServer({ events: initial })
+    const storage = throwingStorage()
+    const store = makeStore(server, { storage })
+    await store.refresh()
+    storage.broken = true
+    const first = store.create(makeSeed('after the storage broke'))
+    const second = store.create(makeSeed('and another'))
+    await Promise.all([first.confirmed, second.confirmed])
+    await store.flush()
+    expect(store.errors.filter((e) => e.kind === 'storage').map((e) => e.message)).toEqual([expect.stringMatching(/in memory.*QuotaExceededError/)])
+    expect(store.outbox).toEqual([])
+    await store.dispose()
+  })
+
+  it('keeps a follower’s own copy of its mutation in memory when the storage throws instead of rejecting', async () => {
+    const storage = throwingStorage()
+    const errors: string[] = []
+    const follower = new Persistence({ storage, namespace: 'n', onError: (error) => errors.push(error.message), ownsStorage: () => false })
+    storage.broken = true
+    const record: MutationRecord = { id: 'm1', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0, origin: 'follower' }
+    follower.putRecord(record)
+    await follower.flush()
+    expect(errors).toEqual([expect.stringMatching(/in memory.*QuotaExceededError/)])
+    expect((await follower.load()).records).toEqual([record])
   })
 
   it('falls back to memory when IndexedDB is missing', async () => {
