@@ -81,6 +81,8 @@ export class Persistence {
   #pending = new Map<string, unknown>()
   #writing: Promise<void> = Promise.resolve()
   #scheduled = false
+  /** Counts clear() calls, so that a load() that read storage before a wipe does not use what it read. */
+  #clears = 0
 
   constructor(options: PersistenceOptions) {
     this.#options = options
@@ -94,6 +96,7 @@ export class Persistence {
 
   /** Reads the cache. Never rejects: an unreadable cache is discarded, a failing storage falls back. */
   async load(): Promise<PersistedData> {
+    const clears = this.#clears
     let stored: Array<[string, unknown]>
     try {
       stored = await this.#withinLoadDeadline(this.#area.entries())
@@ -101,6 +104,9 @@ export class Persistence {
       this.#fallBack(error, 'read')
       return NO_CACHE
     }
+    // A clear() since the read wiped what it read: clear() has already said that nothing is saved,
+    // and writes made from what was read (a meta record listing wiped segments) would land after the wipe.
+    if (clears !== this.#clears) return NO_CACHE
     if (stored.length === 0) return this.#nothingSaved()
     // Followers' own mutations may be all there is: a follower writes no meta record (it lists
     // the leader's segments, which a follower's copy of it would hide).
@@ -266,6 +272,7 @@ export class Persistence {
    * and not yet issued are dropped.
    */
   async clear(): Promise<void> {
+    this.#clears++
     this.#pending.clear()
     this.#nothingSaved()
     await this.#clearArea()

@@ -72,6 +72,44 @@ describe('reload safety (fake-indexeddb)', () => {
     await third.dispose()
   })
 
+  it('leaves no unreadable cache behind when clear() comes while the cache loads (bug: the meta record still listed the wiped segments)', async () => {
+    const { server, storage } = await filledCache('reload-clear-early-meta')
+    const second = makeStore(server, { storage })
+    // The cache's read is issued first, so the wipe lands after it has read the events.
+    const clearing = second.clear()
+    await second.ready
+    await clearing
+    await second.refresh()
+    await second.dispose()
+    server.faults.add('snapshot', { type: 'latency', ms: 10_000 })
+    const third = makeStore(server, { storage })
+    await third.ready
+    expect(third.errors).toEqual([])
+    expect(third.events.map((e) => e.id)).toEqual(['a', 'b', 'c'])
+  })
+
+  it('keeps the next user’s create when clear() comes while the cache loads (bug: it was written without a meta record, and the next reload discarded it)', async () => {
+    const server = await startServer({ events: initial })
+    const storage = indexedDbStorage({ name: 'reload-clear-early-create', indexedDB: new IDBFactory() })
+    const offline = switchableOnline(false)
+    // The last user never synced: the cache has no events, only an outbox.
+    const first = makeStore(server, { storage, online: offline })
+    await first.ready
+    first.create(makeSeed('the last user’s, offline')).confirmed.catch(() => {})
+    await first.dispose()
+    const second = makeStore(server, { storage, online: offline })
+    const clearing = second.clear()
+    await second.ready
+    await clearing
+    const { event, confirmed } = second.create(makeSeed('the next user’s first event'))
+    confirmed.catch(() => {})
+    await second.dispose()
+    const third = makeStore(server, { storage, online: offline })
+    await third.ready
+    expect(third.errors).toEqual([])
+    expect(third.outbox.map((m) => m.eventId)).toEqual([event.id])
+  })
+
   it('forgets the cache and the last body when the tab stops leading, and keeps the leader’s objects after', async () => {
     const { server, storage, first } = await filledCache('reload-seed-leadership')
     server.update('b', { readable: 'changed by another tab’s poll' })
