@@ -83,6 +83,11 @@ export class Persistence {
   #scheduled = false
   /** Counts clear() calls, so that a load() that read storage before a wipe does not use what it read. */
   #clears = 0
+  /** The keys putRecord() wrote: a read that fails takes them back out of the storage it gives up. */
+  readonly #handedKeys = new Set<string>()
+  /** Settles when a read fails: writes still in flight to the storage given up then are waited for no longer. */
+  #readFailed!: () => void
+  readonly #givenUp = new Promise<void>((resolve) => (this.#readFailed = resolve))
 
   constructor(options: PersistenceOptions) {
     this.#options = options
@@ -101,9 +106,15 @@ export class Persistence {
     try {
       stored = await this.#withinLoadDeadline(this.#area.entries())
     } catch (error) {
+      // The mutations written before the read (a leader's, queued while it ran) now live in memory and
+      // are sent from there: left in storage, a later session would send them again.
+      if (this.#handedKeys.size && (this.#options.ownsStorage?.() ?? true)) this.#area.delMany([...this.#handedKeys]).catch(() => {})
+      this.#readFailed()
       this.#fallBack(error, 'read')
       return NO_CACHE
     }
+    // What putRecord() wrote before the read is in what it read.
+    this.#handedKeys.clear()
     // A clear() since the read wiped what it read: clear() has already said that nothing is saved,
     // and writes made from what was read (a meta record listing wiped segments) would land after the wipe.
     if (clears !== this.#clears) return NO_CACHE
@@ -224,14 +235,17 @@ export class Persistence {
     // Issued at once, not behind this cache's earlier writes: it must land before whatever the
     // leader writes about this mutation once it hears of it (its delete, if it settles it unsent).
     const entries: Array<[string, unknown]> = [[HANDED_PREFIX + record.id, record]]
-    const written = attempt(() => this.#area.setMany(entries)).catch((error: unknown) => {
-      this.#fallBack(error, 'write')
-      return this.#area.setMany(entries)
-    })
-    this.#writing = Promise.all([this.#writing, written]).then(
-      () => {},
-      (error: unknown) => this.#fallBack(error, 'write'),
-    )
+    if (!this.#fellBack) this.#handedKeys.add(HANDED_PREFIX + record.id)
+    this.#atOnce((area) => area.setMany(entries))
+  }
+
+  /**
+   * Deletes, at once as putRecord() wrote them, the copies of mutations that ended before the cache
+   * loaded (a delete cancelled a create): there is no saved version yet to supersede them.
+   */
+  takeBack(mutationIds: readonly string[]): void {
+    const keys = mutationIds.map((id) => HANDED_PREFIX + id)
+    this.#atOnce((area) => area.delMany(keys))
   }
 
   /**
@@ -255,7 +269,10 @@ export class Persistence {
    * record of a mutation it confirmed stays until its next snapshot, which it needs after a reload.
    */
   forgetHanded(mutationIds: readonly string[]): void {
-    for (const id of mutationIds) this.#pending.set(HANDED_PREFIX + id, DELETE)
+    for (const id of mutationIds) {
+      this.#pending.set(HANDED_PREFIX + id, DELETE)
+      this.#handedKeys.delete(HANDED_PREFIX + id)
+    }
     if (mutationIds.length) this.#schedule()
   }
 
@@ -301,6 +318,19 @@ export class Persistence {
     return within(this.#options.timers ?? globalTimers, LOAD_TIMEOUT_MS, reading, () => {
       throw new WorkstreamSyncError('storage', `The cache did not open within ${LOAD_TIMEOUT_MS} ms (is another connection holding an IndexedDB upgrade?).`)
     })
+  }
+
+  #atOnce(write: (area: SyncStorageArea) => Promise<void>): void {
+    const written = attempt(() => write(this.#area)).catch((error: unknown) => {
+      this.#fallBack(error, 'write')
+      return write(this.#area)
+    })
+    // An IndexedDB open stuck behind another connection's upgrade never answers: once the read has
+    // given up on it, so does flush() (what this wrote lives in memory from then on).
+    this.#writing = Promise.all([this.#writing, Promise.race([written, this.#givenUp])]).then(
+      () => {},
+      (error: unknown) => this.#fallBack(error, 'write'),
+    )
   }
 
   #writeMeta(lastSyncedAt: number | undefined): void {

@@ -304,15 +304,22 @@ class Store implements WorkstreamStore {
   #queue(record: MutationRecord): void {
     if (this.#tabs.isLeader && !this.#takingOver) {
       this.#dispatch({ type: 'mutationQueued', record })
+      // Nothing is saved until the cache has loaded, which can take seconds: the mutation is written
+      // at once, as a follower's is, so that it survives the tab. Hydration's save supersedes it.
+      if (!this.#hydrated && this.#state.records.some((r) => r.id === record.id)) this.#hand(record)
       return
     }
     // A follower shows the mutation at once, makes it durable, and hands it to the leader. A tab
     // taking over keeps it the same way, to be judged (a delete cancelling a create) once it has
     // read storage.
     this.#dispatch({ type: 'mutationQueued', record, cancelUnsent: false })
+    this.#hand(record)
+    if (!this.#tabs.isLeader) this.#tabSync.forward(record)
+  }
+
+  #hand(record: MutationRecord): void {
     this.#persistence.putRecord(record)
     this.#handed.add(record.id)
-    if (!this.#tabs.isLeader) this.#tabSync.forward(record)
   }
 
   async #onLeadership(isLeader: boolean): Promise<void> {
@@ -383,14 +390,14 @@ class Store implements WorkstreamStore {
     this.#cacheRead = true
     const loaded = await this.#persistence.load()
     const data: PersistedData = this.#clearedWhileLoading ? { snapshot: undefined, records: [], lastSyncedAt: undefined } : loaded
-    if (this.#disposed) {
-      // Disposed before the cache loaded: mutations queued meanwhile as the leader were never written, and
-      // dispose() promised they stay. Those queued as a follower were, at once: written again now, they
-      // could land after the leader had carried them out and deleted them.
-      for (const record of this.#state.records) if (record.origin === this.#id && !this.#handed.has(record.id)) this.#persistence.putRecord(record)
-      return
-    }
-    this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records: data.records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })
+    // Disposed before the cache loaded: the mutations queued meanwhile were written as they were
+    // queued (#queue), and dispose() promised they stay. Written again now, a follower's could land
+    // after the leader had carried them out and deleted them.
+    if (this.#disposed) return
+    // This tab's own mutations are in its state, or have ended (a delete cancelled a create): the
+    // copy that the cache read of one may be from before that.
+    const records = data.records.filter((r) => !this.#handed.has(r.id))
+    this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })
     if (this.#tabs.isLeader && this.#state.source === 'cache' && data.texts) this.#snapshots.seed(this.#state.server, data.texts)
     this.#hydrated = true
     this.#o.logger.debug(`hydrated ${data.snapshot?.events.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
@@ -454,6 +461,11 @@ class Store implements WorkstreamStore {
       if (this.#hydrated) {
         this.#persistence.save(next.server, next.records, next.lastSyncedAt, this.#rawText)
         if (next.settled.length) this.#persistence.forget(next.settled.map((s) => s.mutationId))
+      } else if (next.settled.length) {
+        // Before the cache has loaded, what is stored of this tab's mutations is the copy #queue
+        // wrote of each: that of one that ended (a delete cancelled its create) goes.
+        const ended = next.settled.map((s) => s.mutationId).filter((id) => this.#handed.has(id))
+        if (ended.length) this.#persistence.takeBack(ended)
       }
     }
     this.#emitStatus()

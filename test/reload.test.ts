@@ -1,11 +1,13 @@
 import { describe, expect, it, vi } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
 import { firstValueFrom } from 'rxjs'
-import { indexedDbStorage } from '../src/storage'
+import { indexedDbStorage, memoryStorage } from '../src/storage'
 import type { EventChanges, TabCoordinator, TabMessage } from '../src/index'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { closingPage } from './support/storageGates'
+import { heldReads } from './support/heldReads'
+import { soloCoordinator } from '../src/tabs'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2), makeEvent('c', 3)]
 
@@ -278,5 +280,82 @@ describe('reload safety (fake-indexeddb)', () => {
     expect(a2.events.map((e) => e.id)).toEqual(['a', 'b', 'c'])
     expect(b2.events.map((e) => e.id)).toEqual(['other'])
     expect(await firstValueFrom(b2.events$)).toHaveLength(1)
+  })
+})
+
+describe('mutations made while the cache loads', () => {
+  /** A cache of `initial`, and the next page load's store, offline, whose read of it is held (a large cache, a slow disk). */
+  async function loadingStore() {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const first = makeStore(server, { storage })
+    await first.refresh()
+    await first.dispose()
+    const slow = heldReads(storage)
+    slow.hold()
+    const offline = switchableOnline(false)
+    const store = makeStore(server, { storage: slow.storage, online: offline })
+    await slow.reading
+    return { server, storage, offline, slow, store }
+  }
+
+  it('keeps a create made while the cache loads when the tab closes before the load ends (bug: it was written only once the cache had loaded)', async () => {
+    const { server, storage, offline, slow, store } = await loadingStore()
+    const { event, confirmed } = store.create(makeSeed('made during the cold start'))
+    confirmed.catch(() => {})
+    // The tab closes now, and the next page load reads what storage holds.
+    const reloaded = makeStore(server, { storage, online: offline })
+    await reloaded.ready
+    expect(reloaded.outbox.map((m) => m.eventId)).toEqual([event.id])
+    expect(reloaded.get(event.id)?.readable).toBe('made during the cold start')
+    await reloaded.dispose()
+    // Had the tab lived on, its cache's save supersedes that copy: the create is there once.
+    slow.release()
+    await store.ready
+    expect(store.outbox.map((m) => m.eventId)).toEqual([event.id])
+    await store.dispose()
+    const again = makeStore(server, { storage, online: offline })
+    await again.ready
+    expect(again.outbox.map((m) => m.eventId)).toEqual([event.id])
+    expect(again.errors).toEqual([])
+  })
+
+  it('leaves nothing to send after a reload when a create and its delete both come while the cache loads', async () => {
+    const { server, storage, offline, slow, store } = await loadingStore()
+    const { event, confirmed } = store.create(makeSeed('made and deleted during the cold start'))
+    await store.delete(event.id)
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    const reloaded = makeStore(server, { storage, online: offline })
+    await reloaded.ready
+    expect(reloaded.outbox).toEqual([])
+    expect(reloaded.get(event.id)).toBeUndefined()
+    await reloaded.dispose()
+    slow.release()
+    await store.ready
+    expect(store.outbox).toEqual([])
+  })
+
+  it('does not bring back a create cancelled by its delete while the cache loads, when the cache read its copy', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const slow = heldReads(storage)
+    slow.hold()
+    // The tab learns that it leads before it reads the cache, as with Web Locks.
+    let elect!: () => void
+    const elected = new Promise<void>((resolve) => (elect = resolve))
+    const store = makeStore(server, { storage: slow.storage, online: switchableOnline(false), tabs: { ...soloCoordinator(), elected } })
+    const { event, confirmed } = store.create(makeSeed('made before the cache was read'))
+    confirmed.catch(() => {})
+    elect()
+    await slow.reading
+    await store.delete(event.id)
+    slow.release()
+    await store.ready
+    expect(store.outbox).toEqual([])
+    expect(store.get(event.id)).toBeUndefined()
+    await store.dispose()
+    const reloaded = makeStore(server, { storage, online: switchableOnline(false) })
+    await reloaded.ready
+    expect(reloaded.outbox).toEqual([])
   })
 })

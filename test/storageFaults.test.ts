@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest'
 import type { Timers } from '../src/environment'
 import { CACHE_FORMAT, LOAD_TIMEOUT_MS } from '../src/persistence'
 import { cacheMeta, segmentOf } from './support/rawCache'
-import { indexedDbStorage } from '../src/storage'
+import { indexedDbStorage, memoryStorage } from '../src/storage'
 import type { StoreOptions } from '../src/storeOptions'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
+import { failingRead } from './support/heldReads'
 import { storeNamespace } from '../src/storeOptions'
 
 /*
@@ -283,6 +284,32 @@ describe('storage faults when the store starts', () => {
     expect(store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/did not open within/)
     expect(ids(store.events)).toEqual(ids(server.events()))
     holder.close()
+  })
+
+  it('does not send a create made while the cache loads again in the next session when the read fails', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const first = makeStore(server, { storage })
+    await first.refresh()
+    await first.dispose()
+    const flaky = failingRead(storage)
+    const store = makeStore(server, { storage: flaky.storage })
+    await flaky.reading
+    // Written to storage at once, so that it survives the tab; then the read fails, and the store
+    // sends it from memory.
+    const { confirmed } = store.create(makeSeed('made while the read failed'))
+    flaky.fail()
+    await store.ready
+    expect(store.errors.map((e) => e.kind)).toEqual(['storage'])
+    const real = await confirmed
+    await store.dispose()
+    const next = makeStore(server, { storage })
+    await next.ready
+    expect(next.outbox).toEqual([])
+    await next.refresh()
+    await next.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(ids(next.events)).toEqual(['a', 'b', real.id].sort())
   })
 })
 

@@ -41,3 +41,31 @@ export function heldReads(inner: SyncStorage) {
     },
   }
 }
+
+/** `inner`, whose first read fails when the test says so, as a transient IndexedDB error does (a value not readable this once). */
+export function failingRead(inner: SyncStorage) {
+  let started!: () => void
+  const reading = new Promise<void>((resolve) => (started = resolve))
+  let fail!: () => void
+  const failure = new Promise<never>((_, reject) => (fail = () => reject(new DOMException('The read failed.', 'UnknownError'))))
+  let failed = false
+  const storage: SyncStorage = {
+    kind: 'failing read',
+    open(namespace) {
+      const area = inner.open(namespace)
+      return {
+        entries: () => {
+          if (failed) return area.entries()
+          failed = true
+          started()
+          return failure
+        },
+        setMany: (items) => area.setMany(items),
+        delMany: (keys) => area.delMany(keys),
+        clear: () => area.clear(),
+        close: () => area.close(),
+      }
+    },
+  }
+  return { storage, reading, fail }
+}
