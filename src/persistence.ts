@@ -292,7 +292,9 @@ export class Persistence {
     this.#clears++
     this.#pending.clear()
     this.#nothingSaved()
-    await this.#clearArea()
+    // In memory since a failure (a read that failed, say), the cache no longer writes storage, which
+    // may still hold the last session's cache and outbox: a logout must not leave them to the next user.
+    await Promise.all([this.#clearArea(), this.#fellBack ? this.#wipeStorage() : undefined])
   }
 
   /**
@@ -376,6 +378,23 @@ export class Persistence {
     }
   }
 
+  /** Best effort: storage opened again and wiped, a failure (or no answer in time) reported. */
+  async #wipeStorage(): Promise<void> {
+    let area: SyncStorageArea | undefined
+    try {
+      area = this.#options.storage.open(this.#options.namespace)
+      await this.#withinLoadDeadline(area.clear())
+    } catch (error) {
+      this.#options.onError(new WorkstreamSyncError('storage', `clear() could not wipe storage, which this cache stopped using after an earlier failure: the next session may read its last contents. Cause: ${describe(error)}`, { cause: error }))
+    } finally {
+      try {
+        area?.close()
+      } catch {
+        // Closing changes nothing to what the wipe did.
+      }
+    }
+  }
+
   #fallBack(error: unknown, operation: string): void {
     if (this.#fellBack) return
     this.#fellBack = true
@@ -397,10 +416,14 @@ export class Persistence {
           // The failed area is being replaced; an error closing it changes nothing.
         }
       })
-    const cause = error instanceof WorkstreamSyncError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    const cause = describe(error)
     const stored = wipe ? ' What storage held is cleared where it allows, so that a later session starts from the server.' : ''
     this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on.${stored} Cause: ${cause}`, { cause: error }))
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof WorkstreamSyncError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
 
 /**

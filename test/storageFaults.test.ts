@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { Timers } from '../src/environment'
 import { CACHE_FORMAT, LOAD_TIMEOUT_MS } from '../src/persistence'
 import { cacheMeta, segmentOf } from './support/rawCache'
-import { indexedDbStorage, memoryStorage } from '../src/storage'
+import { indexedDbStorage, memoryStorage, type SyncStorage } from '../src/storage'
 import type { StoreOptions } from '../src/storeOptions'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
@@ -283,6 +283,11 @@ describe('storage faults when the store starts', () => {
     await confirmed
     expect(store.errors.find((e) => e.kind === 'storage')?.message).toMatch(/did not open within/)
     expect(ids(store.events)).toEqual(ids(server.events()))
+    // A logout tries to wipe that storage too, and gives up on it as the read did.
+    const clearing = store.clear()
+    deadline.fire(LOAD_TIMEOUT_MS)
+    await clearing
+    expect(store.errors.at(-1)?.message).toMatch(/could not wipe storage.*did not open within/)
     holder.close()
   })
 
@@ -310,6 +315,62 @@ describe('storage faults when the store starts', () => {
     await next.flush()
     expect(server.requests.count('create')).toBe(1)
     expect(ids(next.events)).toEqual(['a', 'b', real.id].sort())
+  })
+})
+
+describe('clear() after storage failed', () => {
+  /** A synced cache, then offline a create and a delete queued over it: the last user's session, closed. */
+  async function lastUsersSession(storage: SyncStorage) {
+    const server = await startServer({ events: initial })
+    const first = makeStore(server, { storage })
+    await first.refresh()
+    await first.dispose()
+    const offline = switchableOnline(false)
+    const second = makeStore(server, { storage, online: offline })
+    await second.ready
+    second.create(makeSeed('the last user’s note')).confirmed.catch(() => {})
+    second.delete('a').catch(() => {})
+    await second.dispose()
+    return { server, offline }
+  }
+
+  it('wipes storage on logout after the cache could not be read, so the next user neither sees nor sends the last user’s data (bug: clear() wiped only the memory copy)', async () => {
+    const storage = memoryStorage()
+    const { server, offline } = await lastUsersSession(storage)
+    const flaky = failingRead(storage)
+    flaky.fail()
+    const store = makeStore(server, { storage: flaky.storage, online: offline })
+    await store.ready
+    expect(store.errors.map((e) => e.kind)).toEqual(['storage'])
+    await store.clear()
+    await store.dispose()
+    expect(store.errors).toHaveLength(1)
+    const next = makeStore(server, { storage })
+    await next.ready
+    expect(next.events).toEqual([])
+    expect(next.outbox).toEqual([])
+    await next.flush()
+    expect(server.requests.count('create') + server.requests.count('delete')).toBe(0)
+  })
+
+  it('reports a logout that could not wipe storage after the cache could not be read, and still clears the store', async () => {
+    const storage = memoryStorage()
+    const { server, offline } = await lastUsersSession(storage)
+    const flaky = failingRead(storage)
+    flaky.fail()
+    const refusing: SyncStorage = {
+      kind: 'refusing clear',
+      open(namespace) {
+        const area = flaky.storage.open(namespace)
+        return { ...area, clear: () => Promise.reject(new DOMException('The disk is gone.', 'UnknownError')) }
+      },
+    }
+    const store = makeStore(server, { storage: refusing, online: offline })
+    await store.ready
+    await store.clear()
+    expect(store.outbox).toEqual([])
+    expect(store.errors.map((e) => e.kind)).toEqual(['storage', 'storage'])
+    expect(store.errors[1]!.message).toMatch(/could not wipe storage.*UnknownError/)
   })
 })
 
