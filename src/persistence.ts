@@ -108,7 +108,8 @@ export class Persistence {
     } catch (error) {
       // The mutations written before the read (a leader's, queued while it ran) now live in memory and
       // are sent from there: left in storage, a later session would send them again.
-      if (this.#handedKeys.size && (this.#options.ownsStorage?.() ?? true)) this.#area.delMany([...this.#handedKeys]).catch(() => {})
+      // Best effort, as the rest of what this storage does from now on: it is given up.
+      if (this.#handedKeys.size && (this.#options.ownsStorage?.() ?? true)) attempt(() => this.#area.delMany([...this.#handedKeys])).catch(() => {})
       this.#readFailed()
       this.#fallBack(error, 'read')
       return NO_CACHE

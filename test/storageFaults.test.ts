@@ -316,6 +316,30 @@ describe('storage faults when the store starts', () => {
     expect(server.requests.count('create')).toBe(1)
     expect(ids(next.events)).toEqual(['a', 'b', real.id].sort())
   })
+
+  it('still loads when that storage, given up after its read failed, throws on the delete of the create’s copy', async () => {
+    const server = await startServer({ events: initial })
+    const flaky = failingRead(memoryStorage())
+    const throwing: SyncStorage = {
+      kind: 'throwing deletes',
+      open(namespace) {
+        const area = flaky.storage.open(namespace)
+        return {
+          ...area,
+          delMany: () => {
+            throw new DOMException('The connection is closing.', 'InvalidStateError')
+          },
+        }
+      },
+    }
+    const store = makeStore(server, { storage: throwing })
+    await flaky.reading
+    const { confirmed } = store.create(makeSeed('made while the read failed'))
+    flaky.fail()
+    await store.ready
+    await confirmed
+    expect(store.errors.map((e) => e.kind)).toEqual(['storage'])
+  })
 })
 
 describe('clear() after storage failed', () => {
