@@ -67,7 +67,7 @@ export interface MutationRecord {
   readonly confirmed?: WorkstreamEvent
   /** The store instance (tab) whose caller awaits this mutation. */
   readonly origin?: string
-  /** Create: events on the server that looked like it when it was queued, so are not its event. */
+  /** Create: events on the server that looked like it before it was queued, so are not its event (noted by the first snapshot after). */
   readonly lookalikes?: readonly string[]
 }
 

@@ -59,9 +59,10 @@ export interface FailureDecision {
  * What a failed send means. A delete answered 404 has succeeded. Network errors, timeouts,
  * 408, 429 and 5xx are retried with backoff, up to `maxAttempts`, then the mutation is a dead
  * letter. For a create, a failure that may have come after the server committed (no answer, a
- * timeout, an answer that is not an event, or 409 for its own client id after an earlier attempt) is ambiguous: a snapshot
- * requested `graceMs` later must say it is not there before it is sent again. A delete that runs
- * out of attempts on a 5xx waits for a snapshot too: if the event is gone, it is done.
+ * timeout, an answer that is not an event, or 409 for its own client id after an earlier
+ * attempt) is ambiguous: a snapshot requested `graceMs` later must say it is not there before it
+ * is sent again. A delete that runs out of attempts on a 5xx waits for a snapshot too: if the
+ * event is gone, it is done.
  */
 export function decideFailure(record: MutationRecord, error: WorkstreamSyncError, now: number, retry: ResolvedRetryOptions, graceMs: number, random: () => number): FailureDecision['action'] {
   if (record.kind === 'delete' && error.kind === 'http' && error.status === 404) {

@@ -217,7 +217,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   let records: MutationRecord[] = []
   const remaps = new Map<string, string>()
   for (const original of state.records) {
-    const record = remapped(original, remaps)
+    const record = withLookalikes(state, remapped(original, remaps), seq)
     if (record.state === 'confirmed') {
       if (seq <= (record.confirmedSeq ?? 0)) keep(record)
       continue
@@ -301,11 +301,18 @@ function otherCreatesEvents(state: SyncState): Set<string> {
   return ids
 }
 
-/** The events on the server that look like the create `record` as it is queued: none of them can be its event. */
-function withLookalikes(state: SyncState, record: MutationRecord): MutationRecord {
-  if (record.kind !== 'create' || !record.seed || record.lookalikes !== undefined || state.clientIdsHonoured) return record
+/**
+ * A create not yet confirmed when the first snapshot requested after it was queued arrives: notes
+ * the events that look like it in the snapshot before, requested before it was queued, so none of
+ * them can be its event. Done here, not in create(): a look at every event costs milliseconds at
+ * 10k, and most creates are confirmed by their answer first.
+ */
+function withLookalikes(state: SyncState, record: MutationRecord, seq: number): MutationRecord {
+  if (record.kind !== 'create' || !record.seed || record.state === 'confirmed' || record.lookalikes !== undefined || state.clientIdsHonoured) return record
+  if (!(state.appliedSeq <= record.queuedSeq && record.queuedSeq < seq)) return record
   const lookalikes: string[] = []
   for (const event of state.server.events) if (fingerprintMatches(record.seed, event, record.queuedAt)) lookalikes.push(event.id)
+  // Usually none: the record stays the same object, and nothing is shown or written again.
   return lookalikes.length ? { ...record, lookalikes } : record
 }
 
@@ -328,7 +335,7 @@ function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean):
       }
     }
   }
-  return { ...state, records: [...state.records, withLookalikes(state, record)] }
+  return { ...state, records: [...state.records, record] }
 }
 
 /**
