@@ -192,7 +192,7 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
  * server: a snapshot must tell before it is sent again.
  */
 function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): MutationRecord {
-  const normalized: MutationRecord = { ...r, queuedSeq: 0, ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
+  const normalized: MutationRecord = { ...withoutKeys(r, 'seenSeq'), queuedSeq: 0, ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
   if (r.state !== 'sending') return normalized
   if (r.kind === 'delete') return { ...normalized, state: 'queued' }
   return { ...normalized, state: 'waiting', nextAttemptAt: now, ambiguous: { sinceSeq: 0, notBefore: now + graceMs } }
@@ -303,13 +303,14 @@ function otherCreatesEvents(state: SyncState): Set<string> {
 
 /**
  * A create not yet confirmed when the first snapshot requested after it was queued arrives: notes
- * the events that look like it in the snapshot before, requested before it was queued, so none of
- * them can be its event. Done here, not in create(): a look at every event costs milliseconds at
- * 10k, and most creates are confirmed by their answer first.
+ * the events that look like it in the snapshot the store held when it was queued (received before
+ * it was sent), so none of them can be its event. Done here, not in create(): a look at every event
+ * costs milliseconds at 10k, and most creates are confirmed by their answer first. A snapshot that
+ * was on its way then and arrived since may hold the create's event already: then nothing is noted.
  */
 function withLookalikes(state: SyncState, record: MutationRecord, seq: number): MutationRecord {
   if (record.kind !== 'create' || !record.seed || record.state === 'confirmed' || record.lookalikes !== undefined || state.clientIdsHonoured) return record
-  if (!(state.appliedSeq <= record.queuedSeq && record.queuedSeq < seq)) return record
+  if (!(record.seenSeq === state.appliedSeq && record.queuedSeq < seq)) return record
   const lookalikes: string[] = []
   for (const event of state.server.events) if (fingerprintMatches(record.seed, event, record.queuedAt)) lookalikes.push(event.id)
   // Usually none: the record stays the same object, and nothing is shown or written again.
@@ -335,7 +336,9 @@ function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean):
       }
     }
   }
-  return { ...state, records: [...state.records, record] }
+  // Which snapshot the store holds now: the events that look like this create in it are not its.
+  const seen = record.kind === 'create' && !state.clientIdsHonoured ? { ...record, seenSeq: state.appliedSeq } : record
+  return { ...state, records: [...state.records, seen] }
 }
 
 /**

@@ -143,6 +143,13 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
       expect(nextToSend(state.records, 1000)?.id).toBe('m1')
     })
 
+    it('take the create’s own event from a snapshot that was on its way when the create was queued and came back with it (bug: it was noted as a lookalike, and the create confirmed as another event)', () => {
+      let state = run(requested(1), snapshot(1), requested(2), queued(createRecord('m1', 'c', 2, at)), sent('m1'), ambiguous('m1', 1000))
+      // Snapshot 2 was requested before the create was queued, and served after it committed.
+      state = [snapshot(2, [lookalike('server-7'), a, b], 0), requested(3), snapshot(3, [lookalike('server-7'), a, b], 10)].reduce(reduce, state)
+      expect(state.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved', event: lookalike('server-7') }])
+    })
+
     it('does not take the event of another create that looks the same (bug: the second was confirmed as the first)', () => {
       let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1, at)), sent('m1'), { type: 'mutationConfirmed', id: 'm1', event: lookalike('server-1') })
       state = reduce(state, queued({ ...createRecord('m2', 'd', 1, at), seed: { ...makeSeed('new c'), internal_identifier: 'd' } }))
