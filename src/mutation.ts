@@ -69,7 +69,7 @@ export interface MutationRecord {
   readonly origin?: string
   /** Create: the `appliedSeq` of the snapshot the store held when it was queued, whose lookalikes are not its event. */
   readonly seenSeq?: number
-  /** Create: events on the server that looked like it before it was queued, so are not its event (noted by the first snapshot after). */
+  /** Create: events on the server that looked like it before it was queued, so are not its event (noted as it is sent). */
   readonly lookalikes?: readonly string[]
 }
 

@@ -151,7 +151,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
-      return update(base, action.id, (r) => ({ ...r, state: 'sending', attempts: r.attempts + 1 }))
+      return update(base, action.id, (r) => withLookalikes(base, { ...r, state: 'sending', attempts: r.attempts + 1 }))
     case 'mutationConfirmed':
       return confirm(base, action.id, action.event)
     case 'mutationFailed':
@@ -217,7 +217,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   let records: MutationRecord[] = []
   const remaps = new Map<string, string>()
   for (const original of state.records) {
-    const record = withLookalikes(state, remapped(original, remaps), seq)
+    const record = withLookalikes(state, remapped(original, remaps))
     if (record.state === 'confirmed') {
       if (seq <= (record.confirmedSeq ?? 0)) keep(record)
       continue
@@ -302,15 +302,15 @@ function otherCreatesEvents(state: SyncState): Set<string> {
 }
 
 /**
- * A create not yet confirmed when the first snapshot requested after it was queued arrives: notes
- * the events that look like it in the snapshot the store held when it was queued (received before
- * it was sent), so none of them can be its event. Done here, not in create(): a look at every event
- * costs milliseconds at 10k, and most creates are confirmed by their answer first. A snapshot that
- * was on its way then and arrived since may hold the create's event already: then nothing is noted.
+ * Notes the events that look like a create in the snapshot the store held when it was queued
+ * (received before the create was sent, so without its event): none of them can be its event.
+ * Done as it is sent, or as the next snapshot replaces that one if that comes first, so that
+ * every create that may become ambiguous has them, kept with it across reloads; not in create(),
+ * where a look at every event would cost milliseconds at 10k.
  */
-function withLookalikes(state: SyncState, record: MutationRecord, seq: number): MutationRecord {
+function withLookalikes(state: SyncState, record: MutationRecord): MutationRecord {
   if (record.kind !== 'create' || !record.seed || record.state === 'confirmed' || record.lookalikes !== undefined || state.clientIdsHonoured) return record
-  if (!(record.seenSeq === state.appliedSeq && record.queuedSeq < seq)) return record
+  if (record.seenSeq !== state.appliedSeq) return record
   const lookalikes: string[] = []
   for (const event of state.server.events) if (fingerprintMatches(record.seed, event, record.queuedAt)) lookalikes.push(event.id)
   // Usually none: the record stays the same object, and nothing is shown or written again.

@@ -150,6 +150,15 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
       expect(state.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved', event: lookalike('server-7') }])
     })
 
+    it('does not take an identical event the store showed when the create was queued, though a poll on its way then arrives before the create fails (bug: nothing was noted, and the create was lost)', () => {
+      const earlier = lookalike('earlier')
+      let state = run(requested(1), snapshot(1, [earlier, a, b]), requested(2), queued(createRecord('m1', 'c', 2, at)), sent('m1'))
+      expect(state.records[0]!.lookalikes).toEqual(['earlier'])
+      state = [snapshot(2, [earlier, a, b], 0), ambiguous('m1', 1000), requested(3), snapshot(3, [earlier, a, b], 1000)].reduce(reduce, state)
+      expect(state.settled).toEqual([])
+      expect(nextToSend(state.records, 1000)?.id).toBe('m1')
+    })
+
     it('does not take the event of another create that looks the same (bug: the second was confirmed as the first)', () => {
       let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1, at)), sent('m1'), { type: 'mutationConfirmed', id: 'm1', event: lookalike('server-1') })
       state = reduce(state, queued({ ...createRecord('m2', 'd', 1, at), seed: { ...makeSeed('new c'), internal_identifier: 'd' } }))

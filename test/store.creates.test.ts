@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { makeStore, startServer, until } from './support/harness'
+import { memoryStorage } from '../src/storage'
+import { gatedFetch, makeStore, startServer, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 
 /* Creates whose outcome the store must work out: which event on the server, if any, is theirs. */
@@ -19,6 +20,43 @@ describe('store: a create that looks like another event', () => {
     const real = await confirmed
     expect(real.id).toBe(event.id)
     expect(server.events().filter((e) => e.readable === 'copied text').map((e) => e.id).sort()).toEqual([earlier.id, event.id].sort())
+  })
+})
+
+describe('store: a create that looks like an event shown when it was queued', () => {
+  it('is sent again though a poll on its way when it was queued arrives before its answer is lost (bug: it was confirmed as the older event, and lost)', async () => {
+    const server = await startServer({ events: initial, honourInternalIdentifier: false })
+    const gate = gatedFetch()
+    const store = makeStore(server, { fetch: gate.fetch, pollIntervalMs: 20 })
+    const earlier = server.create(makeSeed('copied text'))
+    await store.refresh()
+    gate.hold()
+    const polling = store.refresh()
+    await gate.arrived
+    server.faults.add('create', { type: 'drop-before-commit' })
+    const { confirmed } = store.create(makeSeed('copied text'))
+    await until(store.outbox$, (o) => o[0]?.ambiguous === true)
+    await gate.release()
+    await polling
+    store.start()
+    expect((await confirmed).id).not.toBe(earlier.id)
+    expect(server.events().filter((e) => e.readable === 'copied text')).toHaveLength(2)
+  })
+
+  it('is sent again by the next page load when the page closed before any snapshot came (bug: the next load confirmed it as the older event)', async () => {
+    const server = await startServer({ events: initial, honourInternalIdentifier: false })
+    const storage = memoryStorage()
+    const first = makeStore(server, { storage })
+    server.create(makeSeed('copied text'))
+    await first.refresh()
+    server.faults.add('create', { type: 'drop-before-commit' })
+    first.create(makeSeed('copied text')).confirmed.catch(() => {})
+    await until(first.outbox$, (o) => o[0]?.ambiguous === true)
+    await first.dispose()
+    const next = makeStore(server, { storage, pollIntervalMs: 20 })
+    next.start()
+    await next.flush()
+    expect(server.events().filter((e) => e.readable === 'copied text')).toHaveLength(2)
   })
 })
 
