@@ -295,7 +295,11 @@ export class Persistence {
     this.#nothingSaved()
     // In memory since a failure (a read that failed, say), the cache no longer writes storage, which
     // may still hold the last session's cache and outbox: a logout must not leave them to the next user.
-    await Promise.all([this.#clearArea(), this.#fellBack ? this.#wipeStorage() : undefined])
+    // Only the tab that owns storage wipes it: a follower's clear is carried out there by the leader
+    // (or by this tab, should it take over first), and a follower's wipe, through a new connection
+    // slow to open, could land after the leader had carried it out and saved the next user's mutations.
+    const wipe = this.#fellBack && (this.#options.ownsStorage?.() ?? true)
+    await Promise.all([this.#clearArea(), wipe ? this.#wipeStorage() : undefined])
   }
 
   /**

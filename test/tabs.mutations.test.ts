@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { makeEvent, makeSeed } from './support/events'
 import { countingStorage, makeStore, startServer, until } from './support/harness'
 import { memoryTabs } from './support/memoryTabs'
-import { failingWritesTo, watchedStorage } from './support/storageGates'
+import { closingPage, failingWritesTo, heldWrites, watchedStorage } from './support/storageGates'
+import { failingRead } from './support/heldReads'
 import { eventFromSeed } from '../src/eventFromSeed'
 import { newCreateRecord, newDeleteRecord } from '../src/mutation'
 import { storeNamespace } from '../src/storeOptions'
@@ -190,6 +191,32 @@ describe('clear() in a follower', () => {
     const reloaded = makeStore(server, { storage, online })
     await reloaded.ready
     expect(reloaded.outbox).toEqual([])
+  })
+
+  it('keeps the next user’s mutations when a follower whose storage failed logs out (bug: its wipe of storage landed after the leader had saved them)', async () => {
+    const storage = memoryStorage()
+    const leaderPage = closingPage(storage)
+    // The follower cannot read the cache, and lives in memory; a wipe of storage it issues later
+    // goes through a new connection, slow to open.
+    const flaky = failingRead(storage)
+    flaky.fail()
+    const slow = heldWrites(flaky.storage)
+    const { server, leader, follower, online } = await twoTabs(0, { leaderOnline: false, storage: leaderPage.storage, followerStorage: slow.storage })
+    expect(follower.errors.map((e) => e.kind)).toEqual(['storage'])
+    slow.hold()
+    const clearing = follower.clear()
+    // The next user's first note, made in that tab just after the logout: the leader saves it.
+    const { event: next } = follower.create(makeSeed('the next user’s note'))
+    const outbox = await until(leader.outbox$, (o) => o.some((m) => m.eventId === next.id))
+    await leaderPage.landed(`m:${outbox.find((m) => m.eventId === next.id)!.id}`)
+    slow.release()
+    await clearing
+    await follower.dispose()
+    await leader.dispose()
+    const reloaded = makeStore(server, { storage, online })
+    await reloaded.ready
+    expect(reloaded.outbox.map((m) => m.eventId)).toEqual([next.id])
+    expect(reloaded.errors).toEqual([])
   })
 })
 
