@@ -85,6 +85,8 @@ export class Persistence {
   #clears = 0
   /** The keys putRecord() wrote: a read that fails takes them back out of the storage it gives up. */
   readonly #handedKeys = new Set<string>()
+  /** After a read that failed: the storage given up, kept open, and the copies putRecord() wrote to it (see dropCopiesLeftBehind). */
+  #leftBehind: { area: SyncStorageArea; keys: string[] } | undefined
   /** Settles when a read fails: writes still in flight to the storage given up then are waited for no longer. */
   #readFailed!: () => void
   readonly #givenUp = new Promise<void>((resolve) => (this.#readFailed = resolve))
@@ -106,10 +108,9 @@ export class Persistence {
     try {
       stored = await this.#withinLoadDeadline(this.#area.entries())
     } catch (error) {
-      // The mutations written before the read (a leader's, queued while it ran) now live in memory and
-      // are sent from there: left in storage, a later session would send them again.
-      // Best effort, as the rest of what this storage does from now on: it is given up.
-      if (this.#handedKeys.size && (this.#options.ownsStorage?.() ?? true)) attempt(() => this.#area.delMany([...this.#handedKeys])).catch(() => {})
+      // The mutations written before the read (a leader's, queued while it ran) now live in memory
+      // and are sent from there, if the store goes on: dropCopiesLeftBehind() deletes them then.
+      if (this.#handedKeys.size && !this.#fellBack && (this.#options.ownsStorage?.() ?? true)) this.#leftBehind = { area: this.#area, keys: [...this.#handedKeys] }
       this.#readFailed()
       this.#fallBack(error, 'read')
       return NO_CACHE
@@ -315,8 +316,25 @@ export class Persistence {
     return NO_CACHE
   }
 
+  /**
+   * After a read that failed, deletes the copies putRecord() wrote before it from the storage given
+   * up: the store sends those mutations from memory, and left in storage a later session would send
+   * them again. Best effort, as the rest of what that storage does from now on. Only a store that
+   * goes on calls it: one disposed before it loaded keeps them, as dispose() promises.
+   */
+  dropCopiesLeftBehind(): void {
+    const left = this.#leftBehind
+    if (!left) return
+    this.#leftBehind = undefined
+    void attempt(() => left.area.delMany(left.keys))
+      .catch(() => {})
+      .then(() => closeQuietly(left.area))
+  }
+
   close(): void {
     this.#area.close()
+    if (this.#leftBehind) closeQuietly(this.#leftBehind.area)
+    this.#leftBehind = undefined
   }
 
   #withinLoadDeadline<T>(reading: Promise<T>): Promise<T> {
@@ -412,18 +430,24 @@ export class Persistence {
     // that owns the cache (the leader) does: another tab's failure must not wipe what it saved.
     const wipe = operation === 'write' && (this.#options.ownsStorage?.() ?? true)
     const wiping = wipe ? attempt(() => failed.clear()) : Promise.resolve()
-    void wiping
-      .catch(() => {})
-      .then(() => {
-        try {
-          failed.close()
-        } catch {
-          // The failed area is being replaced; an error closing it changes nothing.
-        }
-      })
+    // A read's failed area holding copies to delete stays open for dropCopiesLeftBehind() or close().
+    if (failed !== this.#leftBehind?.area) {
+      void wiping
+        .catch(() => {})
+        .then(() => closeQuietly(failed))
+    }
     const cause = describe(error)
     const stored = wipe ? ' What storage held is cleared where it allows, so that a later session starts from the server.' : ''
     this.#options.onError(new WorkstreamSyncError('storage', `The cache could not ${operation} storage, so it now lives in memory for this session; sync goes on.${stored} Cause: ${cause}`, { cause: error }))
+  }
+}
+
+/** The area is given up or done with: an error closing it changes nothing. */
+function closeQuietly(area: SyncStorageArea): void {
+  try {
+    area.close()
+  } catch {
+    // Nothing to do.
   }
 }
 

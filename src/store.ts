@@ -356,7 +356,9 @@ class Store implements WorkstreamStore {
     // A clear() that no leader confirmed: the old leader's last writes may have landed after its
     // wipe. Storage is wiped again, not read; what this tab queued since, it holds and saves.
     const stored = this.#tabSync.clearing ? await this.#persistence.clear().then(() => []) : (await this.#persistence.load()).records
-    if (this.#disposed || !this.#tabs.isLeader) return
+    if (this.#disposed) return
+    this.#persistence.dropCopiesLeftBehind()
+    if (!this.#tabs.isLeader) return
     // A clear() during the read wiped what it read.
     const records = clears === this.#clears ? stored : []
     this.#takingOver = false
@@ -394,6 +396,8 @@ class Store implements WorkstreamStore {
     // queued (#queue), and dispose() promised they stay. Written again now, a follower's could land
     // after the leader had carried them out and deleted them.
     if (this.#disposed) return
+    // Going on after a read that failed, it sends those mutations from memory: their copies in the storage given up go.
+    this.#persistence.dropCopiesLeftBehind()
     // This tab's own mutations are in its state, or have ended (a delete cancelled a create): the
     // copy that the cache read of one may be from before that.
     const records = data.records.filter((r) => !this.#handed.has(r.id))

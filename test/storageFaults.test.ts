@@ -317,6 +317,28 @@ describe('storage faults when the store starts', () => {
     expect(ids(next.events)).toEqual(['a', 'b', real.id].sort())
   })
 
+  it('keeps a create made while the cache loads when the page disposes the store and the read then fails (bug: the failed read deleted its copy, and the next session lost it)', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const flaky = failingRead(storage)
+    const offline = switchableOnline(false)
+    const store = makeStore(server, { storage: flaky.storage, online: offline })
+    await flaky.reading
+    const { event, confirmed } = store.create(makeSeed('made while the cache loads'))
+    // The page unmounts its store, whose queued mutations stay; then the slow read fails.
+    const disposing = store.dispose()
+    flaky.fail()
+    await disposing
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    const next = makeStore(server, { storage, online: offline })
+    await next.ready
+    expect(next.outbox.map((m) => m.eventId)).toEqual([event.id])
+    expect(next.get(event.id)?.readable).toBe('made while the cache loads')
+    offline.set(true)
+    await next.flush()
+    expect(server.requests.count('create')).toBe(1)
+  })
+
   it('still loads when that storage, given up after its read failed, throws on the delete of the create’s copy', async () => {
     const server = await startServer({ events: initial })
     const flaky = failingRead(memoryStorage())
