@@ -410,11 +410,7 @@ export class Persistence {
     } catch (error) {
       this.#options.onError(new WorkstreamSyncError('storage', `clear() could not wipe storage, which this cache stopped using after an earlier failure: the next session may read its last contents. Cause: ${describe(error)}`, { cause: error }))
     } finally {
-      try {
-        area?.close()
-      } catch {
-        // Closing changes nothing to what the wipe did.
-      }
+      if (area) closeQuietly(area)
     }
   }
 
