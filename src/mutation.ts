@@ -67,9 +67,7 @@ export interface MutationRecord {
   readonly confirmed?: WorkstreamEvent
   /** The store instance (tab) whose caller awaits this mutation. */
   readonly origin?: string
-  /** Create: the `appliedSeq` of the snapshot the store held when it was queued, whose lookalikes are not its event. */
-  readonly seenSeq?: number
-  /** Create: events on the server that looked like it before it was queued, so are not its event (noted as it is sent). */
+  /** Create: events on the server that looked like it before it was first sent, so are not its event. */
   readonly lookalikes?: readonly string[]
 }
 

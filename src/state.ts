@@ -56,7 +56,10 @@ export type SyncAction =
       records: readonly MutationRecord[]
       /** This store's id: its own mutations are kept even where storage does not have them yet. */
       origin: string
-      /** The old leader's storage had failed: its outbox was in its memory, and this tab's copy of it wins. */
+      /**
+       * The old leader's storage had failed (its outbox was in its memory), or this tab's has (it
+       * reads its memory, not what the old leader saved): this tab's copy of the outbox wins.
+       */
       trustCopies: boolean
       /** Mutations this tab saw leave the old leader's outbox: ended, though storage may not have caught up. */
       ended: readonly string[]
@@ -151,7 +154,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
-      return update(base, action.id, (r) => withLookalikes(base, { ...r, state: 'sending', attempts: r.attempts + 1 }))
+      return update(base, action.id, (r) => ({ ...withLookalikes(base, r), state: 'sending', attempts: r.attempts + 1 }))
     case 'mutationConfirmed':
       return confirm(base, action.id, action.event)
     case 'mutationFailed':
@@ -192,7 +195,7 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
  * server: a snapshot must tell before it is sent again.
  */
 function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): MutationRecord {
-  const normalized: MutationRecord = { ...withoutKeys(r, 'seenSeq'), queuedSeq: 0, ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
+  const normalized: MutationRecord = { ...r, queuedSeq: 0, ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
   if (r.state !== 'sending') return normalized
   if (r.kind === 'delete') return { ...normalized, state: 'queued' }
   return { ...normalized, state: 'waiting', nextAttemptAt: now, ambiguous: { sinceSeq: 0, notBefore: now + graceMs } }
@@ -217,7 +220,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   let records: MutationRecord[] = []
   const remaps = new Map<string, string>()
   for (const original of state.records) {
-    const record = withLookalikes(state, remapped(original, remaps))
+    const record = remapped(original, remaps)
     if (record.state === 'confirmed') {
       if (seq <= (record.confirmedSeq ?? 0)) keep(record)
       continue
@@ -302,18 +305,18 @@ function otherCreatesEvents(state: SyncState): Set<string> {
 }
 
 /**
- * Notes the events that look like a create in the snapshot the store held when it was queued
- * (received before the create was sent, so without its event): none of them can be its event.
- * Done as it is sent, or as the next snapshot replaces that one if that comes first, so that
- * every create that may become ambiguous has them, kept with it across reloads; not in create(),
- * where a look at every event would cost milliseconds at 10k.
+ * Notes, as a create is sent for the first time, the events that look like it in the snapshot the
+ * store holds: that snapshot came before the create was ever on the wire, so none of them can be
+ * its event. Kept with the record (across reloads and tabs) for when the send turns out ambiguous.
+ * Done here, not in create(), where a look at every event would cost milliseconds at 10k.
  */
 function withLookalikes(state: SyncState, record: MutationRecord): MutationRecord {
-  if (record.kind !== 'create' || !record.seed || record.state === 'confirmed' || record.lookalikes !== undefined || state.clientIdsHonoured) return record
-  if (record.seenSeq !== state.appliedSeq) return record
+  // Never sent: no attempt so far, and no failure (a dead letter retried starts again from 0).
+  const firstSend = record.attempts === 0 && record.lastError === undefined
+  if (record.kind !== 'create' || !record.seed || !firstSend || record.lookalikes !== undefined || state.clientIdsHonoured) return record
   const lookalikes: string[] = []
   for (const event of state.server.events) if (fingerprintMatches(record.seed, event, record.queuedAt)) lookalikes.push(event.id)
-  // Usually none: the record stays the same object, and nothing is shown or written again.
+  // Usually none, and then nothing is kept.
   return lookalikes.length ? { ...record, lookalikes } : record
 }
 
@@ -336,9 +339,7 @@ function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean):
       }
     }
   }
-  // Which snapshot the store holds now: the events that look like this create in it are not its.
-  const seen = record.kind === 'create' && !state.clientIdsHonoured ? { ...record, seenSeq: state.appliedSeq } : record
-  return { ...state, records: [...state.records, seen] }
+  return { ...state, records: [...state.records, record] }
 }
 
 /**
