@@ -86,7 +86,7 @@ export class Persistence {
   /** The keys putRecord() wrote: a read that fails takes them back out of the storage it gives up. */
   readonly #handedKeys = new Set<string>()
   /** After a read that failed: the storage given up, kept open, and the copies putRecord() wrote to it (see dropCopiesLeftBehind). */
-  #leftBehind: { area: SyncStorageArea; keys: string[] } | undefined
+  #leftBehind: { area: SyncStorageArea; keys: string[]; wipe: boolean } | undefined
   /** Settles when a read fails: writes still in flight to the storage given up then are waited for no longer. */
   #readFailed!: () => void
   readonly #givenUp = new Promise<void>((resolve) => (this.#readFailed = resolve))
@@ -101,16 +101,22 @@ export class Persistence {
     return this.#fellBack
   }
 
-  /** Reads the cache. Never rejects: an unreadable cache is discarded, a failing storage falls back. */
-  async load(): Promise<PersistedData> {
+  /**
+   * Reads the cache. Never rejects: an unreadable cache is discarded, a failing storage falls back.
+   * `takeover`: the read of a tab that takes the lead, which sends the outbox from its own copy if
+   * the read fails (see dropCopiesLeftBehind).
+   */
+  async load(takeover = false): Promise<PersistedData> {
     const clears = this.#clears
+    const fellBack = this.#fellBack
     let stored: Array<[string, unknown]>
     try {
       stored = await this.#withinLoadDeadline(this.#area.entries())
     } catch (error) {
       // The mutations written before the read (a leader's, queued while it ran) now live in memory
-      // and are sent from there, if the store goes on: dropCopiesLeftBehind() deletes them then.
-      if (this.#handedKeys.size && !this.#fellBack && (this.#options.ownsStorage?.() ?? true)) this.#leftBehind = { area: this.#area, keys: [...this.#handedKeys] }
+      // and are sent from there, if the store goes on: dropCopiesLeftBehind() deletes them then. A
+      // tab taking over sends all of the outbox from its copy: what storage holds of it goes too.
+      if ((takeover || this.#handedKeys.size) && !this.#fellBack && (this.#options.ownsStorage?.() ?? true)) this.#leftBehind = { area: this.#area, keys: [...this.#handedKeys], wipe: takeover }
       this.#readFailed()
       this.#fallBack(error, 'read')
       return NO_CACHE
@@ -174,6 +180,9 @@ export class Persistence {
     this.#metaSaved = !onlyHanded
     // The meta record no longer lists the unreadable segments.
     if (read.bad.length) this.#writeMeta(meta.lastSyncedAt)
+    // A write failed during the read: the memory area now written to holds none of what was read,
+    // so the next save writes all of it there, not a delta against storage it no longer uses.
+    if (this.#fellBack !== fellBack) this.#nothingSaved()
     return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt }
   }
 
@@ -319,17 +328,20 @@ export class Persistence {
   /**
    * After a read that failed, deletes the copies putRecord() wrote before it from the storage given
    * up: the store sends those mutations from memory, and left in storage a later session would send
-   * them again. Best effort, as the rest of what that storage does from now on. Only a store that
-   * goes on calls it: one disposed before it loaded keeps them, as dispose() promises.
+   * them again. After a takeover's read, it wipes that storage, which holds the old leader's outbox
+   * that this tab now sends from its copy. Best effort, as the rest of what that storage does from
+   * now on. Only a store that goes on calls it: one disposed before it loaded keeps them, as
+   * dispose() promises.
    */
   dropCopiesLeftBehind(): void {
     const left = this.#leftBehind
     if (!left) return
     this.#leftBehind = undefined
-    void attempt(() => left.area.delMany(left.keys))
+    void attempt(() => (left.wipe ? left.area.clear() : left.area.delMany(left.keys)))
       .catch(() => {})
       .then(() => closeQuietly(left.area))
   }
+
 
   close(): void {
     this.#area.close()

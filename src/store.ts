@@ -355,7 +355,7 @@ class Store implements WorkstreamStore {
     const clears = this.#clears
     // A clear() that no leader confirmed: the old leader's last writes may have landed after its
     // wipe. Storage is wiped again, not read; what this tab queued since, it holds and saves.
-    const stored = this.#tabSync.clearing ? await this.#persistence.clear().then(() => []) : (await this.#persistence.load()).records
+    const stored = this.#tabSync.clearing ? await this.#persistence.clear().then(() => []) : (await this.#persistence.load(true)).records
     if (this.#disposed) return
     this.#persistence.dropCopiesLeftBehind()
     if (!this.#tabs.isLeader) return
@@ -363,7 +363,7 @@ class Store implements WorkstreamStore {
     const records = clears === this.#clears ? stored : []
     this.#takingOver = false
     this.#tabSync.resetLeader()
-    this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
+    this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed || this.#persistence.fellBack, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
     this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
     this.#tabSync.lead()
     this.#o.logger.info('this tab is now the leader')

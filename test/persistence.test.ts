@@ -7,6 +7,8 @@ import type { MutationRecord } from '../src/mutation'
 import { makeStore, startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { cacheMeta, segmentOf } from './support/rawCache'
+import { heldReads } from './support/heldReads'
+import { failingWritesTo } from './support/storageGates'
 import { storeNamespace } from '../src/storeOptions'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
@@ -98,6 +100,32 @@ describe('persistence', () => {
     const errors: string[] = []
     const reread = await new Persistence({ storage, namespace: 'n', onError: (e) => errors.push(e.message) }).load()
     expect(errors).toEqual([])
+    expect(reread.snapshot?.events.map((e) => e.id)).toEqual(['a'])
+  })
+
+  it('writes everything into memory after a write that failed while the cache loaded (bug: it wrote a delta against the storage it gave up, and a read of memory lost the cached mutation)', async () => {
+    const inner = memoryStorage()
+    const cached: MutationRecord = { id: 'm1', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0 }
+    const earlier = new Persistence({ storage: inner, namespace: 'n', onError: () => {} })
+    earlier.save(snapshotOf([makeEvent('a', 1)]), [cached], 1)
+    await earlier.flush()
+    const reads = heldReads(inner)
+    reads.hold()
+    const writes = { failing: true }
+    const persistence = new Persistence({ storage: failingWritesTo(reads.storage, writes), namespace: 'n', onError: () => {} })
+    const loading = persistence.load()
+    await reads.reading
+    // A mutation made while the cache loads is written at once, and its write fails: memory from now on.
+    const made: MutationRecord = { ...cached, id: 'm2', eventId: 'b', queuedAt: 2 }
+    persistence.putRecord(made)
+    await persistence.flush()
+    reads.release()
+    const loaded = await loading
+    persistence.save(loaded.snapshot!, [...loaded.records, made], 1)
+    await persistence.flush()
+    // Read again from memory, as a takeover by this tab would.
+    const reread = await persistence.load(true)
+    expect(reread.records.map((r) => r.id).sort()).toEqual(['m1', 'm2'])
     expect(reread.snapshot?.events.map((e) => e.id)).toEqual(['a'])
   })
 

@@ -8,7 +8,7 @@ import { countingStorage, makeStore, startServer, switchableOnline, until } from
 import { holdable } from './support/holdable'
 import { memoryTabs } from './support/memoryTabs'
 import { makeEvent } from './support/events'
-import { heldReads } from './support/heldReads'
+import { failingRead, heldReads } from './support/heldReads'
 import { failingWritesTo, heldWrites, watchedStorage } from './support/storageGates'
 import { twoTabs } from './support/twoTabs'
 
@@ -32,6 +32,64 @@ describe('a takeover from a leader whose storage failed', () => {
     expect(server.events().map((e) => e.readable).sort()).toEqual(['event a', 'event b', 'made after it failed', 'made as the leader’s storage fails'])
   })
 })
+
+describe('a takeover by a tab whose own storage failed', () => {
+  it('sends the old leader’s queued create, which the memory it reads never held (bug: it was dropped)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join(), online: switchableOnline(false) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const flaky = failingRead(storage)
+    const follower = makeStore(server, { storage: flaky.storage, tabs: hub.join() })
+    await flaky.reading
+    flaky.fail()
+    await follower.ready
+    const { event } = leader.create(makeSeed('queued while offline'))
+    await until(follower.outbox$, (o) => o.some((m) => m.eventId === event.id))
+    await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader)
+    await follower.flush()
+    expect(server.events().map((e) => e.readable)).toContain('queued while offline')
+  })
+
+  it('sends the outbox once, and the next session does not send it again from what the old leader saved (bug: a create went twice)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join(), online: switchableOnline(false) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const reads = { failing: false }
+    const follower = makeStore(server, { storage: failingReadsWhile(storage, reads), tabs: hub.join() })
+    await follower.ready
+    const { event, confirmed } = follower.create(makeSeed('made in the follower'))
+    await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id))
+    await leader.dispose()
+    reads.failing = true
+    await until(follower.status$, (s) => s.isLeader)
+    await confirmed
+    await follower.flush()
+    await follower.dispose()
+
+    const next = makeStore(server, { storage })
+    await next.ready
+    expect(next.outbox).toEqual([])
+    await next.refresh()
+    await next.flush()
+    expect(server.events().filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+  })
+})
+
+/** `inner`, whose reads fail while `state.failing` (a transient IndexedDB error). */
+function failingReadsWhile(inner: SyncStorage, state: { failing: boolean }): SyncStorage {
+  return {
+    kind: 'failing reads',
+    open(namespace) {
+      const area = inner.open(namespace)
+      return { ...area, entries: () => (state.failing ? Promise.reject(new DOMException('The read failed.', 'UnknownError')) : area.entries()) }
+    },
+  }
+}
 
 describe('clear() during a takeover', () => {
   it('does not bring back the outbox that clear() wiped while the new leader was reading storage', async () => {
