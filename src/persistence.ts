@@ -116,7 +116,7 @@ export class Persistence {
       // The mutations written before the read (a leader's, queued while it ran) now live in memory
       // and are sent from there, if the store goes on: dropCopiesLeftBehind() deletes them then. A
       // tab taking over sends all of the outbox from its copy: what storage holds of it goes too.
-      if ((takeover || this.#handedKeys.size) && !this.#fellBack && (this.#options.ownsStorage?.() ?? true)) this.#leftBehind = { area: this.#area, keys: [...this.#handedKeys], wipe: takeover }
+      if ((takeover || this.#handedKeys.size) && !this.#fellBack && this.#owns()) this.#leftBehind = { area: this.#area, keys: [...this.#handedKeys], wipe: takeover }
       this.#readFailed()
       this.#fallBack(error, 'read')
       return NO_CACHE
@@ -135,7 +135,7 @@ export class Persistence {
       const found = !meta || typeof meta !== 'object' ? 'no readable meta record' : meta.format === CACHE_FORMAT && meta.namespace === this.#options.namespace ? 'an unreadable list of segments' : `format ${String(meta.format)}`
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
       // Only the tab that owns storage wipes it: another tab's leader may be writing it.
-      if (this.#options.ownsStorage?.() ?? true) await this.#clearArea()
+      if (this.#owns()) await this.#clearArea()
       return this.#nothingSaved()
     }
     const segments = new Map<number, unknown>()
@@ -308,7 +308,7 @@ export class Persistence {
     // Only the tab that owns storage wipes it: a follower's clear is carried out there by the leader
     // (or by this tab, should it take over first), and a follower's wipe, through a new connection
     // slow to open, could land after the leader had carried it out and saved the next user's mutations.
-    const wipe = this.#fellBack && (this.#options.ownsStorage?.() ?? true)
+    const wipe = this.#fellBack && this.#owns()
     await Promise.all([this.#clearArea(), wipe ? this.#wipeStorage() : undefined])
   }
 
@@ -357,6 +357,11 @@ export class Persistence {
     })
   }
 
+  /** Whether this tab owns the cache in storage (the leader; a store alone always does). */
+  #owns(): boolean {
+    return this.#options.ownsStorage?.() ?? true
+  }
+
   #atOnce(write: (area: SyncStorageArea) => Promise<void>): void {
     const written = attempt(() => write(this.#area)).catch((error: unknown) => {
       this.#fallBack(error, 'write')
@@ -390,7 +395,7 @@ export class Persistence {
       const deletes: string[] = []
       // The events and the meta record that lists them are the leader's to write: a tab that led
       // until a moment ago would land its late segments over the new leader's, under the same keys.
-      const owns = this.#options.ownsStorage?.() ?? true
+      const owns = this.#owns()
       for (const [key, value] of batch) {
         if (!owns && (key === META_KEY || key.startsWith(SEGMENT_PREFIX))) continue
         if (value === DELETE) deletes.push(key)
@@ -436,7 +441,7 @@ export class Persistence {
     // What storage holds goes stale from now on, and a later session would send its outbox again
     // (mutations this one confirms, or drops): wipe it where storage still lets us. Only the tab
     // that owns the cache (the leader) does: another tab's failure must not wipe what it saved.
-    const wipe = operation === 'write' && (this.#options.ownsStorage?.() ?? true)
+    const wipe = operation === 'write' && this.#owns()
     const wiping = wipe ? attempt(() => failed.clear()) : Promise.resolve()
     // A read's failed area holding copies to delete stays open for dropCopiesLeftBehind() or close().
     if (failed !== this.#leftBehind?.area) {

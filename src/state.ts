@@ -285,7 +285,7 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
 
 /**
  * The event a server that ignores client ids made of an ambiguous create: one that looks the same,
- * is no other create's, and was not on the server already when the create was queued.
+ * is no other create's, and was not in the snapshot the store held when the create was first sent.
  */
 function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, claimed: ReadonlySet<string>): WorkstreamEvent | undefined {
   if (!record.seed) return undefined

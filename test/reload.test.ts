@@ -3,7 +3,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { firstValueFrom } from 'rxjs'
 import { indexedDbStorage, memoryStorage } from '../src/storage'
 import type { EventChanges, TabCoordinator, TabMessage } from '../src/index'
-import { makeStore, startServer, switchableOnline, until } from './support/harness'
+import { makeStore, serverWithCache, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { closingPage } from './support/storageGates'
 import { heldReads } from './support/heldReads'
@@ -286,11 +286,8 @@ describe('reload safety (fake-indexeddb)', () => {
 describe('mutations made while the cache loads', () => {
   /** A cache of `initial`, and the next page load's store, offline, whose read of it is held (a large cache, a slow disk). */
   async function loadingStore() {
-    const server = await startServer({ events: initial })
     const storage = memoryStorage()
-    const first = makeStore(server, { storage })
-    await first.refresh()
-    await first.dispose()
+    const server = await serverWithCache(storage, { events: initial })
     const slow = heldReads(storage)
     slow.hold()
     const offline = switchableOnline(false)

@@ -5,7 +5,7 @@ import { CACHE_FORMAT, LOAD_TIMEOUT_MS } from '../src/persistence'
 import { cacheMeta, segmentOf } from './support/rawCache'
 import { indexedDbStorage, memoryStorage, type SyncStorage } from '../src/storage'
 import type { StoreOptions } from '../src/storeOptions'
-import { makeStore, startServer, switchableOnline, until } from './support/harness'
+import { makeStore, serverWithCache, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { failingRead } from './support/heldReads'
 import { storeNamespace } from '../src/storeOptions'
@@ -292,11 +292,8 @@ describe('storage faults when the store starts', () => {
   })
 
   it('does not send a create made while the cache loads again in the next session when the read fails', async () => {
-    const server = await startServer({ events: initial })
     const storage = memoryStorage()
-    const first = makeStore(server, { storage })
-    await first.refresh()
-    await first.dispose()
+    const server = await serverWithCache(storage, { events: initial })
     const flaky = failingRead(storage)
     const store = makeStore(server, { storage: flaky.storage })
     await flaky.reading
@@ -367,10 +364,7 @@ describe('storage faults when the store starts', () => {
 describe('clear() after storage failed', () => {
   /** A synced cache, then offline a create and a delete queued over it: the last user's session, closed. */
   async function lastUsersSession(storage: SyncStorage) {
-    const server = await startServer({ events: initial })
-    const first = makeStore(server, { storage })
-    await first.refresh()
-    await first.dispose()
+    const server = await serverWithCache(storage, { events: initial })
     const offline = switchableOnline(false)
     const second = makeStore(server, { storage, online: offline })
     await second.ready

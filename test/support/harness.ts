@@ -21,6 +21,15 @@ export async function startServer(options: WorkstreamServerOptions = {}): Promis
   return server
 }
 
+/** A server (with `options`), and `storage` holding the cache a first store synced from it and closed: the last page load's. */
+export async function serverWithCache(storage: SyncStorage, options: WorkstreamServerOptions = {}): Promise<WorkstreamServer> {
+  const server = await startServer(options)
+  const first = makeStore(server, { storage })
+  await first.refresh()
+  await first.dispose()
+  return server
+}
+
 /** A store with test-friendly defaults (no polling by itself, fast retries), disposed after the test. */
 export function makeStore(server: { url: string }, options: StoreOptions = {}): WorkstreamStore & { errors: WorkstreamSyncError[] } {
   const store = createWorkstreamStore({
