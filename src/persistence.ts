@@ -337,6 +337,11 @@ export class Persistence {
     const left = this.#leftBehind
     if (!left) return
     this.#leftBehind = undefined
+    // A tab that lost the lead again during its read no longer owns storage: the new leader writes it.
+    if (left.wipe && !this.#owns()) {
+      closeQuietly(left.area)
+      return
+    }
     void attempt(() => (left.wipe ? left.area.clear() : left.area.delMany(left.keys)))
       .catch(() => {})
       .then(() => closeQuietly(left.area))

@@ -7,7 +7,7 @@ import type { MutationRecord } from '../src/mutation'
 import { makeStore, startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { cacheMeta, segmentOf } from './support/rawCache'
-import { heldReads } from './support/heldReads'
+import { failingRead, heldReads } from './support/heldReads'
 import { failingWritesTo } from './support/storageGates'
 import { storeNamespace } from '../src/storeOptions'
 
@@ -127,6 +127,25 @@ describe('persistence', () => {
     const reread = await persistence.load(true)
     expect(reread.records.map((r) => r.id).sort()).toEqual(['m1', 'm2'])
     expect(reread.snapshot?.events.map((e) => e.id)).toEqual(['a'])
+  })
+
+  it('leaves storage to the new leader when a takeover read failed and the lead was lost meanwhile (only its owner wipes it)', async () => {
+    const inner = memoryStorage()
+    const saved: MutationRecord = { id: 'm1', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0 }
+    const leader = new Persistence({ storage: inner, namespace: 'n', onError: () => {} })
+    leader.save(snapshotOf([makeEvent('a', 1)]), [saved], 1)
+    await leader.flush()
+    let owns = true
+    const flaky = failingRead(inner)
+    const taking = new Persistence({ storage: flaky.storage, namespace: 'n', onError: () => {}, ownsStorage: () => owns })
+    const loading = taking.load(true)
+    await flaky.reading
+    flaky.fail()
+    await loading
+    owns = false
+    taking.dropCopiesLeftBehind()
+    const reread = await new Persistence({ storage: inner, namespace: 'n', onError: () => {} }).load()
+    expect(reread.records.map((r) => r.id)).toEqual(['m1'])
   })
 
   it('reads a follower’s copy of a mutation only until the leader has saved its own version', async () => {
