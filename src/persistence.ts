@@ -3,6 +3,7 @@ import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord } from './mutation'
+import type { Renames, SyncState } from './state'
 import { memoryStorage, type SyncStorage, type SyncStorageArea } from './storage'
 import { EventSegments, SEGMENT_PREFIX, type SegmentLayout } from './eventSegments'
 import { checkSeededWorkstreamEvent, checkWorkstreamEvent } from './validate'
@@ -41,7 +42,12 @@ export interface PersistedData {
   readonly texts?: readonly string[]
   readonly records: readonly MutationRecord[]
   readonly lastSyncedAt: number | undefined
+  /** The renames of creates the server named otherwise, oldest first (see SyncState.renamed). */
+  readonly renamed?: Renames
 }
+
+/** What save() records: the parts of the sync state that outlive a page. */
+export type SavedState = Pick<SyncState, 'server' | 'records' | 'lastSyncedAt' | 'renamed'>
 
 const NO_CACHE: PersistedData = { snapshot: undefined, records: [], lastSyncedAt: undefined }
 
@@ -49,6 +55,7 @@ interface Meta extends SegmentLayout {
   readonly format: number
   readonly namespace: string
   readonly lastSyncedAt?: number
+  readonly renamed?: Renames
 }
 
 export interface PersistenceOptions {
@@ -77,6 +84,7 @@ export class Persistence {
   readonly #segments = new EventSegments()
   #savedRecords = new Map<string, MutationRecord>()
   #savedSyncedAt: number | undefined
+  #savedRenamed: ReadonlyMap<string, string> = new Map()
   #metaSaved = false
   #pending = new Map<string, unknown>()
   #writing: Promise<void> = Promise.resolve()
@@ -177,13 +185,15 @@ export class Persistence {
     this.#saved = snapshot
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
+    const renamed = readRenames(meta.renamed)
+    this.#savedRenamed = new Map(renamed)
     this.#metaSaved = !onlyHanded
     // The meta record no longer lists the unreadable segments.
     if (read.bad.length) this.#writeMeta(meta.lastSyncedAt)
     // A write failed during the read: the memory area now written to holds none of what was read,
     // so the next save writes all of it there, not a delta against storage it no longer uses.
     if (this.#fellBack !== fellBack) this.#nothingSaved()
-    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt }
+    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt, renamed }
   }
 
   /**
@@ -191,7 +201,8 @@ export class Persistence {
    * last save (by identity: unchanged events keep theirs). `rawText` gives an event's JSON as
    * received, to store without stringifying it again.
    */
-  save(server: ServerSnapshot, records: readonly MutationRecord[], lastSyncedAt: number | undefined, rawText?: (id: string) => string | undefined): void {
+  save(state: SavedState, rawText?: (id: string) => string | undefined): void {
+    const { server, records, lastSyncedAt } = state
     if (server.byId !== this.#saved.byId) {
       const changed: string[] = []
       const removed: string[] = []
@@ -234,6 +245,8 @@ export class Persistence {
       }
     }
     // Entries without a meta record read as an unknown cache, so the first write carries one.
+    if (sameRenames(state.renamed, this.#savedRenamed)) this.#savedRenamed = state.renamed
+    else this.#writeMeta(lastSyncedAt, state.renamed)
     if (this.#pending.size && !this.#metaSaved) this.#writeMeta(lastSyncedAt)
     if (this.#pending.size) this.#schedule()
   }
@@ -321,6 +334,7 @@ export class Persistence {
     this.#segments.reset()
     this.#savedRecords = new Map()
     this.#savedSyncedAt = undefined
+    this.#savedRenamed = new Map()
     this.#metaSaved = false
     return NO_CACHE
   }
@@ -380,10 +394,11 @@ export class Persistence {
     )
   }
 
-  #writeMeta(lastSyncedAt: number | undefined): void {
-    const meta: Meta = { format: CACHE_FORMAT, namespace: this.#options.namespace, ...this.#segments.layout(), ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}) }
+  #writeMeta(lastSyncedAt: number | undefined, renamed = this.#savedRenamed): void {
+    const meta: Meta = { format: CACHE_FORMAT, namespace: this.#options.namespace, ...this.#segments.layout(), ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}), ...(renamed.size ? { renamed: [...renamed] } : {}) }
     this.#pending.set(META_KEY, meta)
     this.#savedSyncedAt = lastSyncedAt
+    this.#savedRenamed = renamed
     this.#metaSaved = true
   }
 
@@ -514,6 +529,19 @@ function sortInQueueOrder(records: MutationRecord[]): void {
 function isLayout(meta: Partial<Meta>): meta is Meta {
   const { segments, base } = meta
   return Array.isArray(segments) && segments.every((seq) => Number.isInteger(seq) && seq >= 0) && Number.isInteger(base) && base! >= 0 && base! <= segments.length
+}
+
+/** The renames a meta record lists; anything unreadable (written by another version) is skipped. */
+function readRenames(value: unknown): Renames {
+  if (!Array.isArray(value)) return []
+  return value.filter((pair): pair is [string, string] => Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string' && typeof pair[1] === 'string')
+}
+
+function sameRenames(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a === b) return true
+  if (a.size !== b.size) return false
+  for (const [clientId, serverId] of a) if (b.get(clientId) !== serverId) return false
+  return true
 }
 
 function readEvent(id: string, text: string): WorkstreamEvent | undefined {

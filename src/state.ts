@@ -29,7 +29,16 @@ export interface SyncState {
 }
 
 export type SyncAction =
-  | { type: 'hydrated'; snapshot: ServerSnapshot | undefined; records: readonly MutationRecord[]; now: number; graceMs: number; lastSyncedAt?: number }
+  | {
+      type: 'hydrated'
+      snapshot: ServerSnapshot | undefined
+      records: readonly MutationRecord[]
+      now: number
+      graceMs: number
+      lastSyncedAt?: number
+      /** The renames storage kept: a delete by a client id after a reload still goes to the server's id. */
+      renamed?: Renames
+    }
   | { type: 'snapshotRequested'; seq: number }
   | {
       type: 'snapshotReceived'
@@ -63,6 +72,8 @@ export type SyncAction =
       trustCopies: boolean
       /** Mutations this tab saw leave the old leader's outbox: ended, though storage may not have caught up. */
       ended: readonly string[]
+      /** The renames the old leader saved: this tab heard only those made while it listened. */
+      renamed?: Renames
       now: number
       graceMs: number
     }
@@ -72,6 +83,9 @@ export type SyncAction =
   | { type: 'mutationRetried'; id: string }
   | { type: 'mutationDiscarded'; id: string }
   | { type: 'cleared' }
+
+/** Renames as storage keeps them, oldest first: [client id, server id]. */
+export type Renames = ReadonlyArray<readonly [string, string]>
 
 export const initialState: SyncState = {
   server: EMPTY_SNAPSHOT,
@@ -118,6 +132,14 @@ function rename(renamed: Map<string, string>, clientId: string, serverId: string
   if (renamed.size > RENAMES_KEPT) renamed.delete(renamed.keys().next().value!)
 }
 
+/** `state`'s renames after those read from storage, which are older; at most RENAMES_KEPT. */
+function withStoredRenames(state: SyncState, stored: Renames | undefined): ReadonlyMap<string, string> {
+  if (!stored?.length) return state.renamed
+  const renamed = new Map<string, string>()
+  for (const [clientId, serverId] of [...stored, ...state.renamed]) rename(renamed, clientId, serverId)
+  return renamed
+}
+
 function reduceRecords(state: SyncState, action: SyncAction): SyncState {
   const base = state.settled.length === 0 ? state : { ...state, settled: [] }
   switch (action.type) {
@@ -147,11 +169,12 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       const known = new Set(copies.map((r) => r.id))
       const ended = new Set(action.ended)
       const merged = [...copies, ...action.records.filter((r) => !known.has(r.id) && !ended.has(r.id))]
-      const records = merged.map((r) => fromEarlierSession(toServerId(r, merged, base.renamed), action.now, action.graceMs))
+      const renamed = withStoredRenames(base, action.renamed)
+      const records = merged.map((r) => fromEarlierSession(toServerId(r, merged, renamed), action.now, action.graceMs))
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
-      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
+      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled, renamed }
     }
     case 'mutationSent':
       return update(base, action.id, (r) => ({ ...withLookalikes(base, r), state: 'sending', attempts: r.attempts + 1 }))
@@ -181,11 +204,15 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
   const known = new Set(state.records.map((r) => r.id))
   const restored = action.records.filter((r) => !known.has(r.id)).map((r) => fromEarlierSession(r, action.now, action.graceMs))
   const useCache = state.source === 'none' && action.snapshot !== undefined
+  const renamed = withStoredRenames(state, action.renamed)
+  // A delete made while the cache loaded, by a client id the server renamed before this session.
+  const own = renamed === state.renamed ? state.records : state.records.map((r) => (r.state === 'queued' ? toServerId(r, state.records, renamed) : r))
   return {
     ...state,
+    renamed,
     ...(useCache ? { server: action.snapshot!, source: 'cache' as const } : {}),
     lastSyncedAt: state.lastSyncedAt ?? action.lastSyncedAt,
-    records: restored.length ? [...restored, ...state.records] : state.records,
+    records: restored.length ? [...restored, ...own] : own,
   }
 }
 

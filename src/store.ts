@@ -355,16 +355,16 @@ class Store implements WorkstreamStore {
     const clears = this.#clears
     // A clear() that no leader confirmed: the old leader's last writes may have landed after its
     // wipe. Storage is wiped again, not read; what this tab queued since, it holds and saves.
-    const stored = this.#tabSync.clearing ? await this.#persistence.clear().then(() => []) : (await this.#persistence.load(true)).records
+    const stored = this.#tabSync.clearing ? await this.#persistence.clear().then(() => undefined) : await this.#persistence.load(true)
     if (this.#disposed) return
     this.#persistence.dropCopiesLeftBehind()
     if (!this.#tabs.isLeader) return
     // A clear() during the read wiped what it read.
-    const records = clears === this.#clears ? stored : []
+    const read = clears === this.#clears ? stored : undefined
     this.#takingOver = false
     this.#tabSync.resetLeader()
-    this.#dispatch({ type: 'promoted', records, origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed || this.#persistence.fellBack, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
-    this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
+    this.#dispatch({ type: 'promoted', records: read?.records ?? [], ...(read?.renamed ? { renamed: read.renamed } : {}), origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed || this.#persistence.fellBack, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
+    this.#persistence.save(this.#state)
     this.#tabSync.lead()
     this.#o.logger.info('this tab is now the leader')
     if (this.#wantPolling) this.#poller.start()
@@ -401,14 +401,14 @@ class Store implements WorkstreamStore {
     // This tab's own mutations are in its state, or have ended (a delete cancelled a create): the
     // copy that the cache read of one may be from before that.
     const records = data.records.filter((r) => !this.#handed.has(r.id))
-    this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}) })
+    this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}), ...(data.renamed ? { renamed: data.renamed } : {}) })
     if (this.#tabs.isLeader && this.#state.source === 'cache' && data.texts) this.#snapshots.seed(this.#state.server, data.texts)
     this.#hydrated = true
     this.#o.logger.debug(`hydrated ${data.snapshot?.events.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)
     if (!this.#tabs.isLeader) {
       this.#tabSync.hello()
     } else if (!this.#takingOver) {
-      this.#persistence.save(this.#state.server, this.#state.records, this.#state.lastSyncedAt)
+      this.#persistence.save(this.#state)
       this.#tabSync.lead()
     }
     // A tab that took the lead while it read its cache saves once its takeover has read storage
@@ -463,7 +463,7 @@ class Store implements WorkstreamStore {
     if (this.#tabs.isLeader && !this.#takingOver) {
       this.#tabSync.broadcast(previous, next)
       if (this.#hydrated) {
-        this.#persistence.save(next.server, next.records, next.lastSyncedAt, this.#rawText)
+        this.#persistence.save(next, this.#rawText)
         if (next.settled.length) this.#persistence.forget(next.settled.map((s) => s.mutationId))
       } else if (next.settled.length) {
         // Before the cache has loaded, what is stored of this tab's mutations is the copy #queue

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
 import { indexedDbStorage, memoryStorage, type SyncStorage, type SyncStorageArea } from '../src/storage'
-import { CACHE_FORMAT, Persistence } from '../src/persistence'
-import { snapshotOf } from '../src/view'
+import { CACHE_FORMAT, Persistence, type SavedState } from '../src/persistence'
+import { snapshotOf, type ServerSnapshot } from '../src/view'
 import type { MutationRecord } from '../src/mutation'
-import { makeStore, startServer } from './support/harness'
+import { countingStorage, makeStore, startServer } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { cacheMeta, segmentOf } from './support/rawCache'
 import { failingRead, heldReads } from './support/heldReads'
@@ -12,6 +12,11 @@ import { failingWritesTo } from './support/storageGates'
 import { storeNamespace } from '../src/storeOptions'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
+
+/** What save() takes, with no renames. */
+function savedState(server: ServerSnapshot, records: readonly MutationRecord[], lastSyncedAt: number): SavedState {
+  return { server, records, lastSyncedAt, renamed: new Map() }
+}
 
 /** A storage whose writes fail with the given DOMException name once `failing` is set. */
 function failingWrites(name: string): SyncStorage & { failing: boolean } {
@@ -84,18 +89,40 @@ describe('persistence', () => {
     expect(reloaded.events.map((e) => e.readable)).toEqual(['changed'])
   })
 
+  it('keeps the renames of creates the server named otherwise, and writes them again only when they change', async () => {
+    const storage = countingStorage(memoryStorage())
+    const first = new Persistence({ storage, namespace: 'n', onError: () => {} })
+    const snapshot = snapshotOf([makeEvent('a', 1)])
+    first.save({ ...savedState(snapshot, [], 1), renamed: new Map([['client-1', 'server-1']]) })
+    await first.flush()
+    const second = new Persistence({ storage, namespace: 'n', onError: () => {} })
+    const loaded = await second.load()
+    expect(loaded.renamed).toEqual([['client-1', 'server-1']])
+    const writes = storage.writes
+    // The same renames in another map (the state's, made when it hydrated) are no change.
+    second.save({ ...savedState(loaded.snapshot!, [], 1), renamed: new Map(loaded.renamed) })
+    await second.flush()
+    expect(storage.writes).toBe(writes)
+    second.save({ ...savedState(loaded.snapshot!, [], 1), renamed: new Map([...loaded.renamed!, ['client-2', 'server-2']]) })
+    await second.flush()
+    expect((await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()).renamed).toEqual([
+      ['client-1', 'server-1'],
+      ['client-2', 'server-2'],
+    ])
+  })
+
   it('writes everything again, meta record included, after a load that found the storage emptied by another tab', async () => {
     const storage = memoryStorage()
     const first = new Persistence({ storage, namespace: 'n', onError: () => {} })
     const snapshot = snapshotOf([makeEvent('a', 1)])
-    first.save(snapshot, [], 1)
+    first.save(savedState(snapshot, [], 1))
     await first.flush()
     // A second tab's cache read it; then the storage was wiped under it (the first tab's clear()).
     const second = new Persistence({ storage, namespace: 'n', onError: () => {} })
     const loaded = await second.load()
     await storage.open('n').clear()
     expect(await second.load()).toMatchObject({ snapshot: undefined })
-    second.save(loaded.snapshot!, [], 1)
+    second.save(savedState(loaded.snapshot!, [], 1))
     await second.flush()
     const errors: string[] = []
     const reread = await new Persistence({ storage, namespace: 'n', onError: (e) => errors.push(e.message) }).load()
@@ -107,7 +134,7 @@ describe('persistence', () => {
     const inner = memoryStorage()
     const cached: MutationRecord = { id: 'm1', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0 }
     const earlier = new Persistence({ storage: inner, namespace: 'n', onError: () => {} })
-    earlier.save(snapshotOf([makeEvent('a', 1)]), [cached], 1)
+    earlier.save(savedState(snapshotOf([makeEvent('a', 1)]), [cached], 1))
     await earlier.flush()
     const reads = heldReads(inner)
     reads.hold()
@@ -121,7 +148,7 @@ describe('persistence', () => {
     await persistence.flush()
     reads.release()
     const loaded = await loading
-    persistence.save(loaded.snapshot!, [...loaded.records, made], 1)
+    persistence.save(savedState(loaded.snapshot!, [...loaded.records, made], 1))
     await persistence.flush()
     // Read again from memory, as a takeover by this tab would.
     const reread = await persistence.load(true)
@@ -133,7 +160,7 @@ describe('persistence', () => {
     const inner = memoryStorage()
     const saved: MutationRecord = { id: 'm1', kind: 'delete', eventId: 'a', state: 'queued', attempts: 0, queuedAt: 1, queuedSeq: 0 }
     const leader = new Persistence({ storage: inner, namespace: 'n', onError: () => {} })
-    leader.save(snapshotOf([makeEvent('a', 1)]), [saved], 1)
+    leader.save(savedState(snapshotOf([makeEvent('a', 1)]), [saved], 1))
     await leader.flush()
     let owns = true
     const flaky = failingRead(inner)
@@ -159,7 +186,7 @@ describe('persistence', () => {
     expect((await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()).records).toEqual([queued])
     const leader = new Persistence({ storage, namespace: 'n', onError: () => {} })
     await leader.load()
-    leader.save(snapshotOf([]), [sending], 1)
+    leader.save(savedState(snapshotOf([]), [sending], 1))
     await leader.flush()
     // The follower's write of the older version lands last, as it can across two connections.
     follower.putRecord(queued)
@@ -171,7 +198,7 @@ describe('persistence', () => {
     const storage = memoryStorage()
     let leads = true
     const persistence = new Persistence({ storage, namespace: 'n', onError: () => {}, ownsStorage: () => leads })
-    persistence.save(snapshotOf([makeEvent('a')]), [], 1)
+    persistence.save(savedState(snapshotOf([makeEvent('a')]), [], 1))
     // Another tab took the lead before the queued write went out (this one was frozen).
     leads = false
     await persistence.flush()
@@ -191,19 +218,19 @@ describe('persistence', () => {
     const persistence = new Persistence({ storage, namespace: 'n', onError: (error) => expect.unreachable(error.message) })
     const [a, b, c] = [makeEvent('a'), makeEvent('b'), makeEvent('c')]
     const first = snapshotOf([a, b])
-    persistence.save(first, [], 1)
+    persistence.save(savedState(first, [], 1))
     await persistence.flush()
     written.length = 0
     // The delta names c and b; a is the same object, so no full comparison is needed to skip it.
     const byId = new Map([['a', a], ['c', c]])
-    persistence.save({ events: [a, c], byId, changedFrom: { from: first.stamp!, ids: ['c', 'b'] } }, [], 2)
+    persistence.save(savedState({ events: [a, c], byId, changedFrom: { from: first.stamp!, ids: ['c', 'b'] } }, [], 2))
     await persistence.flush()
     expect(written.map(([key]) => key).sort()).toEqual(['meta', 's:1'])
     expect(written.find(([key]) => key === 's:1')?.[1]).toMatchObject({ ids: ['c'], removed: ['b'] })
     written.length = 0
     // A delta from a map this cache never saved is ignored: the full comparison finds the change.
     const a2 = makeEvent('a', 0, { readable: 'changed' })
-    persistence.save({ events: [a2, c], byId: new Map([['a', a2], ['c', c]]), changedFrom: { from: first.stamp!, ids: [] } }, [], 3)
+    persistence.save(savedState({ events: [a2, c], byId: new Map([['a', a2], ['c', c]]), changedFrom: { from: first.stamp!, ids: [] } }, [], 3))
     await persistence.flush()
     expect(written.find(([key]) => key === 's:2')?.[1]).toMatchObject({ ids: ['a'], removed: [] })
     const loaded = await new Persistence({ storage, namespace: 'n', onError: () => {} }).load()

@@ -97,3 +97,24 @@ describe('store: a create whose id another event has', () => {
     expect(server.requests.count('create')).toBe(1)
   })
 })
+
+describe('store: a delete by the id create() returned, after a reload', () => {
+  it('deletes the event the server named otherwise (bug: it went to the client id, and the event stayed)', async () => {
+    const server = await startServer({ events: initial, honourInternalIdentifier: false })
+    const storage = memoryStorage()
+    const first = makeStore(server, { storage, pollIntervalMs: 20 })
+    await first.refresh()
+    const { event, confirmed } = first.create(makeSeed('kept by id'))
+    const real = await confirmed
+    expect(real.id).not.toBe(event.id)
+    // The create's record ends once a snapshot requested after its confirmation shows its event.
+    await first.refresh()
+    await first.dispose()
+    const next = makeStore(server, { storage })
+    await next.ready
+    await next.delete(event.id)
+    expect(server.events().map((e) => e.id)).not.toContain(real.id)
+    expect(next.events.map((e) => e.id)).not.toContain(real.id)
+    await next.dispose()
+  })
+})

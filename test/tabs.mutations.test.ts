@@ -50,6 +50,26 @@ describe('a delete from another tab by a client id the server renamed', () => {
     await until(leader.outbox$, (outbox) => outbox.length === 0)
     expect(server.events().map((e) => e.id)).toEqual(['a'])
   })
+
+  it('goes to the server’s id in a tab that took over without having heard the rename (bug: it went to the client id)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+    const hub = memoryTabs()
+    const storage = memoryStorage()
+    const leader = makeStore(server, { storage, tabs: hub.join() })
+    await until(leader.status$, (status) => status.isLeader && status.phase !== 'hydrating')
+    const { event, confirmed } = leader.create(makeSeed('named by the server'))
+    const named = await confirmed
+    await leader.refresh()
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    // A tab opened after the create's record ended never heard of the rename.
+    const next = makeStore(server, { storage, tabs: hub.join() })
+    await next.ready
+    await leader.dispose()
+    await until(next.status$, (status) => status.isLeader)
+    await next.delete(event.id)
+    expect(server.events().map((e) => e.id)).not.toContain(named.id)
+    await next.dispose()
+  })
 })
 
 describe('a follower that cannot read the cache', () => {
