@@ -44,6 +44,8 @@ export interface PersistedData {
   readonly lastSyncedAt: number | undefined
   /** The renames of creates the server named otherwise, oldest first (see SyncState.renamed). */
   readonly renamed?: Renames
+  /** Storage held a cache this version cannot read (another format), which was discarded: its outbox is unknown, not empty. */
+  readonly discarded?: true
 }
 
 /** What save() records: the parts of the sync state that outlive a page. */
@@ -144,7 +146,7 @@ export class Persistence {
       this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${found}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
       // Only the tab that owns storage wipes it: another tab's leader may be writing it.
       if (this.#owns()) await this.#clearArea()
-      return this.#nothingSaved()
+      return { ...this.#nothingSaved(), discarded: true }
     }
     const segments = new Map<number, unknown>()
     const records: MutationRecord[] = []

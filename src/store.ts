@@ -363,7 +363,10 @@ class Store implements WorkstreamStore {
     const read = clears === this.#clears ? stored : undefined
     this.#takingOver = false
     this.#tabSync.resetLeader()
-    this.#dispatch({ type: 'promoted', records: read?.records ?? [], ...(read?.renamed ? { renamed: read.renamed } : {}), origin: this.#id, trustCopies: this.#tabSync.leaderStorageFailed || this.#persistence.fellBack, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
+    // This tab's copy of the outbox wins where storage cannot be believed: the old leader's failed,
+    // this tab's failed, or it held a cache this version cannot read (a tab of another version led).
+    const trustCopies = this.#tabSync.leaderStorageFailed || this.#persistence.fellBack || read?.discarded === true
+    this.#dispatch({ type: 'promoted', records: read?.records ?? [], ...(read?.renamed ? { renamed: read.renamed } : {}), origin: this.#id, trustCopies, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
     this.#persistence.save(this.#state)
     this.#tabSync.lead()
     this.#o.logger.info('this tab is now the leader')

@@ -424,3 +424,26 @@ describe('clear() in a follower while the leader is fine', () => {
     expect(shown).toEqual([0, 3])
   })
 })
+
+describe('a takeover that finds a cache this version cannot read', () => {
+  it('sends the outbox the old leader held (bug: the cache was discarded, and with it the queued create)', async () => {
+    const inner = memoryStorage()
+    let recorded!: () => void
+    const saved = new Promise<void>((resolve) => (recorded = resolve))
+    const storage = watchedStorage(inner, (keys) => {
+      if (keys.some((key) => key.startsWith('m:'))) recorded()
+    })
+    const { server, leader, follower } = await twoTabs(0, { leaderOnline: false, storage })
+    leader.create(makeSeed('made in the old tab')).confirmed.catch(() => {})
+    await until(follower.outbox$, (outbox) => outbox.length === 1)
+    await saved
+    // The leader plays a tab of the version before the cache format changed.
+    const namespace = storeNamespace(server.url)
+    await inner.open(namespace).setMany([['meta', { format: 1, namespace }]])
+    await leader.dispose()
+    await until(follower.status$, (status) => status.isLeader)
+    await follower.flush()
+    expect(follower.errors.some((error) => /format 1/.test(error.message))).toBe(true)
+    expect(server.events().map((e) => e.readable)).toContain('made in the old tab')
+  })
+})
