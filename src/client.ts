@@ -203,10 +203,13 @@ function checkApplicationId(id: string | undefined): string | undefined {
 /**
  * Why `id` cannot name an event in a URL path, or undefined when it can. "." and ".." cannot:
  * URL parsers resolve them (encoded or not) as dot segments, so they would address another route.
+ * Neither can a string that is not well-formed UTF-16.
  */
 export function eventIdProblem(id: unknown): string | undefined {
   if (!isValidId(id)) return `An event id must be a non-empty string, got ${describe(id)}.`
   if (id === '.' || id === '..') return `The event id ${JSON.stringify(id)} cannot be addressed in a URL path.`
+  // A lone UTF-16 surrogate (JSON can carry one) has no UTF-8 form: encodeURIComponent throws.
+  if (/\p{Cs}/u.test(id)) return `The event id ${JSON.stringify(id)} has a lone UTF-16 surrogate, which no URL path can carry.`
   return undefined
 }
 

@@ -208,6 +208,9 @@ class Store implements WorkstreamStore {
     if (this.#disposed) throw disposedError('create()')
     const valid = plainSeed(seed)
     const eventId = valid.internal_identifier ?? this.#o.generateId()
+    // An event whose id no URL path can address could never be deleted.
+    const problem = eventIdProblem(eventId)
+    if (problem !== undefined) throw new WorkstreamSyncError('invalid-input', `create(): internal_identifier: ${problem}`, { eventId })
     if (this.#out.view.byId.has(eventId) || this.#state.records.some((r) => r.eventId === eventId)) {
       throw new WorkstreamSyncError('invalid-input', `An event with id ${JSON.stringify(eventId)} already exists; internal_identifier must be unique.`, { eventId })
     }

@@ -116,6 +116,7 @@ describe('misuse: bad ids', () => {
     ['an object', { id: 'a' }],
     ['"." (bug: it was queued, hidden, then rolled back)', '.'],
     ['".." (bug: it was queued, hidden, then rolled back)', '..'],
+    ['an id with a lone surrogate, which JSON carries and no URL can (bug: it was retried as a network error until it died)', 'evt-\ud800'],
   ])('refuses delete() of %s with invalid-input at once and queues nothing', async (_name, id) => {
     const server = await startServer({ events: initial })
     const store = makeStore(server)
@@ -126,6 +127,17 @@ describe('misuse: bad ids', () => {
     expect(store.events).toBe(before)
     await expect(deleted).rejects.toMatchObject({ kind: 'invalid-input' })
     expect(server.requests.count('delete')).toBe(0)
+  })
+
+  it.each([
+    ['"."', '.'],
+    ['a lone surrogate', 'evt-\udc00'],
+  ])('refuses create() with an internal_identifier that no URL path can address (%s), which could never be deleted', async (_name, id) => {
+    const server = await startServer({ events: initial })
+    const store = makeStore(server)
+    expect(() => store.create({ ...makeSeed('unaddressable'), internal_identifier: id })).toThrow(expect.objectContaining({ kind: 'invalid-input' }))
+    expect(store.outbox).toEqual([])
+    expect(server.requests.count('create')).toBe(0)
   })
 
   it('answers get() and event$() for ids that match nothing with undefined, harmlessly', async () => {
