@@ -44,12 +44,19 @@ export interface PersistedData {
   readonly lastSyncedAt: number | undefined
   /** The renames of creates the server named otherwise, oldest first (see SyncState.renamed). */
   readonly renamed?: Renames
+  /** The server was seen to keep client ids (see SyncState.clientIdsHonoured). */
+  readonly clientIdsHonoured?: true
   /** Storage held a cache this version cannot read (another format), which was discarded: its outbox is unknown, not empty. */
   readonly discarded?: true
 }
 
 /** What save() records: the parts of the sync state that outlive a page. */
-export type SavedState = Pick<SyncState, 'server' | 'records' | 'lastSyncedAt' | 'renamed'>
+export type SavedState = Pick<SyncState, 'server' | 'records' | 'lastSyncedAt' | 'renamed' | 'clientIdsHonoured'>
+
+/** What the meta record keeps of how the server names created events. */
+type Naming = Pick<SyncState, 'renamed' | 'clientIdsHonoured'>
+
+const NO_NAMING: Naming = { renamed: new Map(), clientIdsHonoured: false }
 
 const NO_CACHE: PersistedData = { snapshot: undefined, records: [], lastSyncedAt: undefined }
 
@@ -58,6 +65,7 @@ interface Meta extends SegmentLayout {
   readonly namespace: string
   readonly lastSyncedAt?: number
   readonly renamed?: Renames
+  readonly clientIdsHonoured?: true
 }
 
 export interface PersistenceOptions {
@@ -86,7 +94,7 @@ export class Persistence {
   readonly #segments = new EventSegments()
   #savedRecords = new Map<string, MutationRecord>()
   #savedSyncedAt: number | undefined
-  #savedRenamed: ReadonlyMap<string, string> = new Map()
+  #savedNaming: Naming = NO_NAMING
   #metaSaved = false
   #pending = new Map<string, unknown>()
   #writing: Promise<void> = Promise.resolve()
@@ -188,14 +196,15 @@ export class Persistence {
     this.#savedRecords = new Map(records.map((r) => [r.id, r]))
     this.#savedSyncedAt = meta.lastSyncedAt
     const renamed = readRenames(meta.renamed)
-    this.#savedRenamed = new Map(renamed)
+    const clientIdsHonoured = meta.clientIdsHonoured === true
+    this.#savedNaming = { renamed: new Map(renamed), clientIdsHonoured }
     this.#metaSaved = !onlyHanded
     // The meta record no longer lists the unreadable segments.
     if (read.bad.length) this.#writeMeta(meta.lastSyncedAt)
     // A write failed during the read: the memory area now written to holds none of what was read,
     // so the next save writes all of it there, not a delta against storage it no longer uses.
     if (this.#fellBack !== fellBack) this.#nothingSaved()
-    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt, renamed }
+    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}) }
   }
 
   /**
@@ -247,8 +256,9 @@ export class Persistence {
       }
     }
     // Entries without a meta record read as an unknown cache, so the first write carries one.
-    if (sameRenames(state.renamed, this.#savedRenamed)) this.#savedRenamed = state.renamed
-    else this.#writeMeta(lastSyncedAt, state.renamed)
+    const naming = this.#savedNaming
+    if (state.clientIdsHonoured !== naming.clientIdsHonoured || !sameRenames(state.renamed, naming.renamed)) this.#writeMeta(lastSyncedAt, state)
+    else if (state.renamed !== naming.renamed) this.#savedNaming = { ...naming, renamed: state.renamed }
     if (this.#pending.size && !this.#metaSaved) this.#writeMeta(lastSyncedAt)
     if (this.#pending.size) this.#schedule()
   }
@@ -336,7 +346,7 @@ export class Persistence {
     this.#segments.reset()
     this.#savedRecords = new Map()
     this.#savedSyncedAt = undefined
-    this.#savedRenamed = new Map()
+    this.#savedNaming = NO_NAMING
     this.#metaSaved = false
     return NO_CACHE
   }
@@ -396,11 +406,19 @@ export class Persistence {
     )
   }
 
-  #writeMeta(lastSyncedAt: number | undefined, renamed = this.#savedRenamed): void {
-    const meta: Meta = { format: CACHE_FORMAT, namespace: this.#options.namespace, ...this.#segments.layout(), ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}), ...(renamed.size ? { renamed: [...renamed] } : {}) }
+  #writeMeta(lastSyncedAt: number | undefined, naming: Naming = this.#savedNaming): void {
+    const { renamed, clientIdsHonoured } = naming
+    const meta: Meta = {
+      format: CACHE_FORMAT,
+      namespace: this.#options.namespace,
+      ...this.#segments.layout(),
+      ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}),
+      ...(renamed.size ? { renamed: [...renamed] } : {}),
+      ...(clientIdsHonoured ? { clientIdsHonoured } : {}),
+    }
     this.#pending.set(META_KEY, meta)
     this.#savedSyncedAt = lastSyncedAt
-    this.#savedRenamed = renamed
+    this.#savedNaming = { renamed, clientIdsHonoured }
     this.#metaSaved = true
   }
 

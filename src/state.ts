@@ -38,6 +38,8 @@ export type SyncAction =
       lastSyncedAt?: number
       /** The renames storage kept: a delete by a client id after a reload still goes to the server's id. */
       renamed?: Renames
+      /** Storage says the server was seen to keep client ids. */
+      clientIdsHonoured?: boolean
     }
   | { type: 'snapshotRequested'; seq: number }
   | {
@@ -74,6 +76,7 @@ export type SyncAction =
       ended: readonly string[]
       /** The renames the old leader saved: this tab heard only those made while it listened. */
       renamed?: Renames
+      clientIdsHonoured?: boolean
       now: number
       graceMs: number
     }
@@ -174,7 +177,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
-      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled, renamed }
+      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled, renamed, clientIdsHonoured: base.clientIdsHonoured || action.clientIdsHonoured === true }
     }
     case 'mutationSent':
       return update(base, action.id, (r) => ({ ...withLookalikes(base, r), state: 'sending', attempts: r.attempts + 1 }))
@@ -210,6 +213,7 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
   return {
     ...state,
     renamed,
+    clientIdsHonoured: state.clientIdsHonoured || action.clientIdsHonoured === true,
     ...(useCache ? { server: action.snapshot!, source: 'cache' as const } : {}),
     lastSyncedAt: state.lastSyncedAt ?? action.lastSyncedAt,
     records: restored.length ? [...restored, ...own] : own,
@@ -234,8 +238,10 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
   const { snapshot, seq } = action
   if (action.reconcile === false) return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt }
   const withheld: ReadonlyMap<string, number> = action.withheld ?? new Map()
-  /** Whether an unreadable item may be the event of a create queued at `queuedSeq`: one that appeared in a snapshot requested after. */
+  /** Whether an unreadable item of another id may be the event of a create queued at `queuedSeq`: one that appeared in a snapshot requested after. */
   const mayHide = (queuedSeq: number): boolean => {
+    // A server that keeps client ids named the create's event by its id, which is looked up by itself.
+    if (state.clientIdsHonoured) return false
     for (const since of withheld.values()) if (since > queuedSeq) return true
     return false
   }

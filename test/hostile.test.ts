@@ -4,6 +4,7 @@ import { WorkstreamSyncError } from '../src/errors'
 import type { WorkstreamEvent } from '../src/models'
 import { generateSampleEvents } from '../src/server/index'
 import type { StoreOptions } from '../src/storeOptions'
+import { memoryStorage } from '../src/storage'
 import { freshIndexedDb, makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 
@@ -319,6 +320,40 @@ describe('hostile server: answers to mutations', () => {
     expect(server.events().filter((e) => e.readable === 'did not land the first time')).toHaveLength(1)
   })
 
+  it('sends again a create that did not land though another app added an event it cannot read, once the server is seen to keep client ids (bug: it waited for ever)', async () => {
+    const server = await startServer({ events: initial })
+    const corrupt = corruptingFetch('another app, unreadable')
+    const store = makeStore(server, { fetch: corrupt.fetch })
+    await store.refresh()
+    // The server answers a create under its client id: it keeps them.
+    const first = store.create(makeSeed('first'))
+    expect((await first.confirmed).id).toBe(first.event.id)
+    server.create({ ...makeSeed('another app, unreadable'), internal_identifier: 'other-app-event' })
+    server.faults.add('create', { type: 'drop-before-commit' })
+    const second = store.create(makeSeed('second'))
+    // The unreadable item has another id: on this server it cannot be the create's event.
+    expect(await confirmedWithin(second, corrupt, 10)).toBe(second.event.id)
+    expect(server.events().filter((e) => e.readable === 'second')).toHaveLength(1)
+  })
+
+  it('remembers across a reload that the server keeps client ids, and sends again a create that did not land (bug: the next session waited for ever)', async () => {
+    const server = await startServer({ events: initial })
+    const corrupt = corruptingFetch('another app, unreadable')
+    const storage = memoryStorage()
+    const first = makeStore(server, { fetch: corrupt.fetch, storage })
+    await first.refresh()
+    await first.create(makeSeed('first')).confirmed
+    await first.dispose()
+    const next = makeStore(server, { fetch: corrupt.fetch, storage })
+    await next.refresh()
+    server.create({ ...makeSeed('another app, unreadable'), internal_identifier: 'other-app-event' })
+    server.faults.add('create', { type: 'drop-before-commit' })
+    const second = next.create(makeSeed('second'))
+    expect(await confirmedWithin(second, corrupt, 10)).toBe(second.event.id)
+    expect(server.events().filter((e) => e.readable === 'second')).toHaveLength(1)
+    await next.dispose()
+  })
+
   it('keeps showing a confirmed create when the server then sends its event unreadable', async () => {
     const server = await startServer({ events: initial })
     const corrupt = corruptingFetch('unreadable after its create')
@@ -357,6 +392,11 @@ describe('hostile server: answers to mutations', () => {
     expect(store.errors.some((e) => e.kind === 'validation' && /sent again after a backoff/.test(e.message))).toBe(true)
   })
 })
+
+/** The id `create`'s promise resolved with, or 'still waiting' once `snapshots` more snapshots came. */
+function confirmedWithin(create: { confirmed: Promise<WorkstreamEvent> }, corrupt: ReturnType<typeof corruptingFetch>, snapshots: number): Promise<string> {
+  return Promise.race([create.confirmed.then((e) => e.id), corrupt.snapshotsReach(corrupt.snapshots() + snapshots).then(() => 'still waiting')])
+}
 
 /** A fetch whose snapshots carry every event titled `readable` with a `created` that is not a date. */
 function corruptingFetch(readable: string) {

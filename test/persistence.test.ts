@@ -15,7 +15,7 @@ const initial = [makeEvent('a', 1), makeEvent('b', 2)]
 
 /** What save() takes, with no renames. */
 function savedState(server: ServerSnapshot, records: readonly MutationRecord[], lastSyncedAt: number): SavedState {
-  return { server, records, lastSyncedAt, renamed: new Map() }
+  return { server, records, lastSyncedAt, renamed: new Map(), clientIdsHonoured: false }
 }
 
 /** A storage whose writes fail with the given DOMException name once `failing` is set. */
