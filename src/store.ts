@@ -69,6 +69,8 @@ class Store implements WorkstreamStore {
   #fetchedBefore = 0
   /** The items the last snapshot withheld, with the seq of the first snapshot that did. */
   #withheld: ReadonlyMap<string, number> = new Map()
+  /** The quarantine errors the last snapshot reported, by event id and message. */
+  #quarantined: ReadonlySet<string> = new Set()
   /** clear() was called before the cache finished loading. */
   #clearedWhileLoading = false
   /** Whether start() was asked for: only the leader acts on it. */
@@ -273,6 +275,7 @@ class Store implements WorkstreamStore {
     this.#dispatch({ type: 'cleared' })
     this.#sender.abandon()
     this.#snapshots.reset()
+    this.#quarantined = new Set()
     // Mutations queued from now on (the next user's) are written after the wipe, in full.
     return storage ? this.#persistence.clear() : Promise.resolve()
   }
@@ -438,7 +441,7 @@ class Store implements WorkstreamStore {
       // Rule 8: the cache is read before the first network result is applied.
       await this.ready
       if (this.#disposed) throw disposedError('A snapshot')
-      for (const error of result.quarantined) this.#report(error)
+      this.#reportQuarantined(result.quarantined)
       this.#rawText = result.rawText
       this.#lastError = undefined
       this.#dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: this.#o.now(), snapshot: result.snapshot, withheld: this.#withheldIn(result, seq), reconcile: this.#tabs.isLeader })
@@ -488,6 +491,13 @@ class Store implements WorkstreamStore {
   }
 
   /** The items `result` withheld (unreadable, no good version), each with the seq of the first snapshot that did. */
+  /** Reports the events a snapshot quarantined, but not again those the last one did: an unchanged poll emits nothing. */
+  #reportQuarantined(quarantined: readonly WorkstreamSyncError[]): void {
+    const before = this.#quarantined
+    this.#quarantined = new Set(quarantined.map((error) => `${error.eventId}\n${error.message}`))
+    for (const error of quarantined) if (!before.has(`${error.eventId}\n${error.message}`)) this.#report(error)
+  }
+
   #withheldIn(result: SnapshotResult, seq: number): ReadonlyMap<string, number> {
     const withheld = new Map<string, number>()
     for (const error of result.quarantined) {

@@ -99,18 +99,22 @@ export async function runWatchCommand(argv: readonly string[], io: CommandIo, op
     const count = store.events.length
     io.stdout(`${count} event${count === 1 ? '' : 's'} at ${url}; watching every ${intervalMs} ms. Press Ctrl+C to stop.\n`)
 
-    // One line per distinct failure until a snapshot succeeds again, not one per retry.
-    let failing: string | undefined
+    // One line per distinct failure, not one per retry; "back in sync" only after the sync failed
+    // (an unreadable event is reported, but the sync goes on).
+    let printed: string | undefined
+    let failed = false
     const subscriptions = [
       store.changes$.subscribe((changes) => io.stdout(formatChanges(changes, now()))),
       store.errors$.subscribe((error) => {
-        if (error.message === failing) return
-        failing = error.message
+        if (error.message === printed) return
+        printed = error.message
         io.stderr(`${formatClock(now())}  ! ${error.message}\n`)
       }),
       store.status$.subscribe((status) => {
-        if (status.phase !== 'synced' || failing === undefined) return
-        failing = undefined
+        if (status.phase === 'error') failed = true
+        if (status.phase !== 'synced' || !failed) return
+        failed = false
+        printed = undefined
         io.stderr(`${formatClock(now())}  ! back in sync (${store.events.length} events)\n`)
       }),
     ]

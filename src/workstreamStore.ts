@@ -27,7 +27,10 @@ export interface WorkstreamStore {
   readonly outbox$: Observable<readonly PendingMutation[]>
   /** The current value of `outbox$`. */
   readonly outbox: readonly PendingMutation[]
-  /** Every failure: snapshots, mutations, storage, bad server data. The store goes on. */
+  /**
+   * Every failure: snapshots, mutations, storage, bad server data. The store goes on. An event the
+   * server sends unreadable is reported once, not again at each poll that brings it unchanged.
+   */
   readonly errors$: Observable<WorkstreamSyncError>
   /** Resolves once the cache has been read (or found unusable). */
   readonly ready: Promise<void>

@@ -316,6 +316,21 @@ describe('store: faults', () => {
     expect(store.get('a')).toBe(good)
     expect(store.errors.some((e) => e.kind === 'validation' && e.eventId === 'a')).toBe(true)
   })
+
+  it('reports an unreadable event once, not again on every poll that brings it unchanged (bug: errors$ emitted it at every poll)', async () => {
+    const server = await startServer({ events: initial })
+    const store = makeStore(server)
+    const unreadable = (value: string): string => JSON.stringify({ iterable: [{ ...initial[0], created: { value } }, initial[1]] })
+    server.faults.add('snapshot', { type: 'body', body: unreadable('not a date') }, { times: 3 })
+    await store.refresh()
+    await store.refresh()
+    await store.refresh()
+    expect(store.errors.filter((e) => e.eventId === 'a')).toHaveLength(1)
+    // Unreadable in another way: that is news.
+    server.faults.add('snapshot', { type: 'body', body: unreadable('still not a date') })
+    await store.refresh()
+    expect(store.errors.filter((e) => e.eventId === 'a')).toHaveLength(2)
+  })
 })
 
 describe('store: caller input', () => {

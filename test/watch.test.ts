@@ -87,6 +87,20 @@ describe('workstream-sync watch', () => {
     expect(server.faults.pending('snapshot')).toBe(0)
   })
 
+  it('warns once of an unreadable event on the server, and never says "back in sync" when the sync did not fail (bug: both lines at every poll)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const run = watch(['--url', server.url, '--interval', '20'])
+    await run.printed('out', /1 event at /)
+    const body = JSON.stringify({ iterable: [makeEvent('a', 1), { ...makeEvent('bad', 2), created: { value: 'not a date' } }] })
+    // Five polls bring the unreadable event, then one fails, then the server is fine.
+    server.faults.add('snapshot', { type: 'body', body }, { times: 5 })
+    server.faults.add('snapshot', { type: 'status', status: 503 })
+    await run.printed('err', /answered 503[^]*back in sync/)
+    const lines = run.err().split('\n').filter((line) => line !== '')
+    expect(lines.filter((line) => line.includes('quarantined'))).toHaveLength(1)
+    expect(lines.filter((line) => line.includes('back in sync'))).toHaveLength(1)
+  })
+
   it('sends --app-id as the X-Application-ID header', async () => {
     const server = await startServer()
     const run = watch(['--url', server.url, '--app-id', 'my-app'])
