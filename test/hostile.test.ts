@@ -243,7 +243,8 @@ describe('hostile server: nesting too deep to handle is refused per event, and n
     await ctx.store.refresh()
     expect(ctx.store.get('a')).toBe(good)
     expect(ctx.store.get('b')?.readable).toBe('b twice')
-    expect(ctx.store.errors.filter((e) => e.kind === 'validation' && e.eventId === 'a' && /deeper/.test(e.message))).toHaveLength(2)
+    // Reported once: the second poll brings the same problem with the same event.
+    expect(ctx.store.errors.filter((e) => e.kind === 'validation' && e.eventId === 'a' && /deeper/.test(e.message))).toHaveLength(1)
   })
 })
 
