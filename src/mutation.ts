@@ -69,6 +69,8 @@ export interface MutationRecord {
   readonly origin?: string
   /** Create: events on the server that looked like it before it was first sent, so are not its event. */
   readonly lookalikes?: readonly string[]
+  /** Create: the store made the client id up (a random UUID), so no other event can have it. */
+  readonly generatedId?: true
 }
 
 /** How a mutation ended, for the caller's promise. */
@@ -92,7 +94,7 @@ export function toPendingMutation(record: MutationRecord): PendingMutation {
 }
 
 /** A new create, queued now, with its client id as `internal_identifier`. */
-export function newCreateRecord(input: { id: string; eventId: string; seed: SeededWorkstreamEvent; optimistic: WorkstreamEvent; now: number; seq: number; origin: string }): MutationRecord {
+export function newCreateRecord(input: { id: string; eventId: string; seed: SeededWorkstreamEvent; optimistic: WorkstreamEvent; now: number; seq: number; origin: string; generatedId?: boolean }): MutationRecord {
   return {
     id: input.id,
     kind: 'create',
@@ -104,6 +106,7 @@ export function newCreateRecord(input: { id: string; eventId: string; seed: Seed
     queuedAt: input.now,
     queuedSeq: input.seq,
     origin: input.origin,
+    ...(input.generatedId ? { generatedId: true } : {}),
   }
 }
 

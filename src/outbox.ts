@@ -60,7 +60,7 @@ export interface FailureDecision {
  * 408, 429 and 5xx are retried with backoff, up to `maxAttempts`, then the mutation is a dead
  * letter. For a create, a failure that may have come after the server committed (no answer, a
  * timeout, an answer that is not an event, or 409 for its own client id after an earlier
- * attempt) is ambiguous: a snapshot requested `graceMs` later must say it is not there before it
+ * attempt or for an id the store made up) is ambiguous: a snapshot requested `graceMs` later must say it is not there before it
  * is sent again. A delete that runs out of attempts on a 5xx waits for a snapshot too: if the
  * event is gone, it is done.
  */
@@ -70,8 +70,9 @@ export function decideFailure(record: MutationRecord, error: WorkstreamSyncError
   }
   const plain: MutationError = { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }
   // 409 means "that id is taken": by this create's own earlier attempt, if it had one that may have
-  // landed; on a first attempt, by another event (an internal_identifier the caller chose is in use).
-  const conflict = error.kind === 'http' && error.status === 409 && (record.attempts > 1 || record.lastError !== undefined)
+  // landed, or if the id is one the store made up (a request delivered twice on its way); on a
+  // first attempt with an id the caller chose, by another event (that id is in use).
+  const conflict = error.kind === 'http' && error.status === 409 && (record.attempts > 1 || record.lastError !== undefined || record.generatedId === true)
   const ambiguous = record.kind === 'create' && (error.kind === 'network' || error.kind === 'timeout' || error.kind === 'validation' || conflict)
   if (!ambiguous && !error.retryable) return { type: 'mutationFailed', id: record.id, error: plain, outcome: 'permanent' }
   const attempts = record.attempts

@@ -218,7 +218,7 @@ class Store implements WorkstreamStore {
     }
     const now = this.#o.now()
     const event = eventFromSeed(valid, eventId, now)
-    const record = newCreateRecord({ id: this.#o.generateId(), eventId, seed: valid, optimistic: event, now, seq: this.#state.requestedSeq, origin: this.#id })
+    const record = newCreateRecord({ id: this.#o.generateId(), eventId, seed: valid, optimistic: event, now, seq: this.#state.requestedSeq, origin: this.#id, generatedId: valid.internal_identifier === undefined })
     const confirmed = this.#callers.defer(record.id) as Promise<WorkstreamEvent>
     this.#queue(record)
     return { event, confirmed }

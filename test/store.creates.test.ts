@@ -96,6 +96,22 @@ describe('store: a create whose id another event has', () => {
     expect(errors).toContain('http 409')
     expect(server.requests.count('create')).toBe(1)
   })
+
+  it('confirms, not rolls back, a create answered 409 on its only send for the id the store made up: a request delivered twice landed (bug: rolled back, then shown again by the next poll)', async () => {
+    const server = await startServer({ events: initial })
+    // Something on the way (a proxy retrying a slow upstream) delivers the POST twice: the
+    // first commits, and the answer the store gets is the second's, 409.
+    const twice: typeof fetch = async (input, init) => {
+      if (!String(input).includes('/create')) return fetch(input, init)
+      await (await fetch(input, init)).arrayBuffer()
+      return fetch(input, init)
+    }
+    const store = makeStore(server, { fetch: twice })
+    await store.refresh()
+    const { event, confirmed } = store.create(makeSeed('delivered twice'))
+    expect((await confirmed).id).toBe(event.id)
+    expect(server.events().filter((e) => e.readable === 'delivered twice')).toHaveLength(1)
+  })
 })
 
 describe('store: a delete by the id create() returned, after a reload', () => {
