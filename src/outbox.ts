@@ -1,6 +1,8 @@
 import type { WorkstreamClient } from './client'
 import { WorkstreamSyncError } from './errors'
 import type { Timers } from './environment'
+import { fingerprintMatches } from './fingerprint'
+import type { WorkstreamEvent } from './models'
 import type { MutationError, MutationRecord } from './mutation'
 import { backoffDelay, type ResolvedRetryOptions } from './retry'
 import type { SyncAction } from './state'
@@ -88,6 +90,22 @@ export function decideFailure(record: MutationRecord, error: WorkstreamSyncError
     ...(dead ? {} : { nextAttemptAt: now + backoffDelay(attempts, retry, random) }),
     ...(ambiguous ? { ambiguousUntil: now + graceMs } : unknownId ? { ambiguousUntil: now } : {}),
   }
+}
+
+/**
+ * The answer to a create, unless it names an event other than the client id that is plainly not
+ * what the server made of the seed (a server or proxy that answered with another event): then,
+ * as an answer that is not an event, it throws 'validation', which leaves the create ambiguous, so
+ * that a snapshot says whether it landed. Taken as the create's event, a later delete by the id
+ * create() returned would have gone to that other event.
+ */
+function notAnotherEvent(record: MutationRecord, event: WorkstreamEvent): WorkstreamEvent {
+  if (event.id === record.eventId || fingerprintMatches(record.seed!, event, record.queuedAt)) return event
+  throw new WorkstreamSyncError(
+    'validation',
+    `The server answered the create of ${JSON.stringify(record.eventId)} with event ${JSON.stringify(event.id)}, which is not what it was sent (another application, text, trigger or context, or created before the create was queued). It counts as no answer: a snapshot will show whether the create landed.`,
+    { eventId: record.eventId },
+  )
 }
 
 export interface OutboxSenderOptions {
@@ -204,7 +222,7 @@ export class OutboxSender {
       if (this.#disposed || signal.aborted || !this.#holds(record)) return
       try {
         if (record.kind === 'create') {
-          const event = await client.create(record.seed!, { signal, ...(transferables !== undefined ? { transferables } : {}) })
+          const event = notAnotherEvent(record, await client.create(record.seed!, { signal, ...(transferables !== undefined ? { transferables } : {}) }))
           if (!this.#disposed) dispatch({ type: 'mutationConfirmed', id: record.id, event })
         } else {
           await client.delete(record.eventId, { signal })

@@ -267,6 +267,19 @@ describe('hostile server: a custom client without raw bodies', () => {
 })
 
 describe('hostile server: answers to mutations', () => {
+  it('does not take a create answered with another event for that event: the delete of what the app created leaves the other alone (bug: it deleted the other event)', async () => {
+    const server = await startServer({ events: initial })
+    const store = makeStore(server)
+    await store.refresh()
+    // The server commits the create and answers with event a (a bug, or a proxy's cached answer).
+    server.faults.add('create', { type: 'body', body: json(initial[0]) })
+    const { event, confirmed } = store.create(makeSeed('answered with another event'))
+    expect((await confirmed).id).toBe(event.id)
+    expect(store.errors.some((e) => e.kind === 'validation' && e.eventId === event.id)).toBe(true)
+    await store.delete(event.id)
+    expect(ids(server.events())).toEqual(['a', 'b'])
+  })
+
   it.each([
     ['a JSON object that is not a WorkstreamEvent', json({ ok: true }), undefined],
     ['an HTML page', '<html><body>502 Bad Gateway</body></html>', 'text/html'],
