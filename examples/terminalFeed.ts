@@ -76,6 +76,8 @@ export function startTerminalFeed(options: TerminalFeedOptions): TerminalFeed {
 
   return {
     simulated({ kind, event }) {
+      // Deleted before the feed saw it: the app made it since the last look (the simulator's own are known).
+      if (kind === 'deleted' && !known.has(event.id)) line('+', event, 'app')
       if (kind === 'created') known.set(event.id, event)
       else known.delete(event.id)
       line(kind === 'created' ? '+' : '-', event, 'simulator')

@@ -185,6 +185,26 @@ describe('the terminal feed', () => {
 
     expect(lines).toEqual([expect.stringMatching(/\+ VS_CODE {2}paste {2}simulated {2}\(simulator\)/)])
   })
+
+  it('prints the app’s create before the simulator’s delete of it, though the simulator deleted it before the feed looked (bug: only the delete showed)', async () => {
+    const server = await startServer()
+    const lines: string[] = []
+    const feed = startTerminalFeed({ server, print: (line) => lines.push(line), intervalMs: 60_000 })
+
+    // The app's event is the newest, among which the simulator deletes.
+    const response = await fetch(`${server.url}/workstream_events/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(makeSeed('from the app')) })
+    const { id } = (await response.json()) as { id: string }
+    const event = server.events().find((e) => e.id === id)!
+    server.delete(event.id)
+    feed.simulated({ kind: 'deleted', event })
+    feed.check()
+    feed.stop()
+
+    expect(lines.filter((line) => line.includes('from the app'))).toEqual([
+      expect.stringMatching(/\+ VS_CODE {2}paste {2}from the app {2}\(app\)/),
+      expect.stringMatching(/- VS_CODE {2}paste {2}from the app {2}\(simulator\)/),
+    ])
+  })
 })
 
 describe('the activity simulator', () => {
