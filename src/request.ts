@@ -51,7 +51,9 @@ export async function sendRequest(fetchImpl: FetchLike, options: RequestOptions)
   }, timeoutMs)
   const onCallerAbort = (): void => controller.abort()
   callerSignal?.addEventListener('abort', onCallerAbort, { once: true })
-  const init: RequestInit = { method: options.method, headers: options.headers, signal: controller.signal }
+  // Every answer is the server's now: a browser's HTTP cache would give an old snapshot back when
+  // the server (or a gateway) says its answers may be cached.
+  const init: RequestInit = { method: options.method, headers: options.headers, signal: controller.signal, cache: 'no-store' }
   if (options.body !== undefined) init.body = options.body
   try {
     const response = await fetchImpl(options.url, init)
