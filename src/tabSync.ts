@@ -54,6 +54,8 @@ export class TabSync {
   #sentServer: ServerSnapshot | undefined
   #version = 0
   readonly #settledIds: string[] = []
+  /** Leader: other tabs' mutations it settled before it had read its cache, for its first state. */
+  readonly #heldSettled: Settlement[] = []
   /** Leader: the follower refreshes it took, to answer each once. */
   readonly #refreshIds: string[] = []
   /** Follower: the version of the leader's state it holds (-1: none, ask for all). */
@@ -142,10 +144,19 @@ export class TabSync {
     return this.#unconfirmedClears.size > 0
   }
 
-  /** Leader: broadcasts what changed between two states. */
+  /**
+   * Leader: broadcasts what changed between two states. Until it has read its cache it sends no
+   * state (its server snapshot is still empty, and would blank every follower's list): the
+   * 'leader' message lead() posts then has the followers ask for all of it. The other tabs'
+   * mutations settled meanwhile go with the first state it sends.
+   */
   broadcast(previous: SyncState, next: SyncState): void {
     for (const settlement of next.settled) this.#remember(settlement.mutationId)
     const foreign = next.settled.filter((s) => s.origin !== undefined && s.origin !== this.#host.id)
+    if (!this.#host.hydrated()) {
+      this.#heldSettled.push(...foreign)
+      return
+    }
     if (next.server === previous.server && next.records === previous.records && next.lastSyncedAt === previous.lastSyncedAt && foreign.length === 0) return
     this.#post(next, foreign, false)
   }
@@ -181,7 +192,8 @@ export class TabSync {
     this.#refreshes.clear()
   }
 
-  #post(state: SyncState, settled: readonly Settlement[], full: boolean): void {
+  #post(state: SyncState, newlySettled: readonly Settlement[], full: boolean): void {
+    const settled = this.#heldSettled.length === 0 ? newlySettled : [...this.#heldSettled.splice(0), ...newlySettled]
     const before = this.#sentServer
     let server: Extract<TabMessage, { type: 'state' }>['server']
     if (full || before === undefined) {

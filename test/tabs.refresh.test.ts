@@ -5,7 +5,7 @@ import type { WorkstreamServer } from '../src/server/index'
 import { memoryStorage, type SyncStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
 import { makeEvent, makeSeed } from './support/events'
-import { gatedFetch, makeStore, startServer, until } from './support/harness'
+import { gatedFetch, makeStore, serverWithCache, startServer, until } from './support/harness'
 import { fakeBroadcastHub } from './support/fakeBroadcastChannel'
 import { fakeLockManager } from './support/fakeLockManager'
 import { heldReads } from './support/heldReads'
@@ -123,16 +123,45 @@ describe('a leader that is still reading its cache', () => {
   }
 
   it('does not answer a follower’s hello with an empty state, and asks it to say hello again once it has read it (bug: the follower’s list went blank)', async () => {
-    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
     const cache = memoryStorage()
-    const earlier = makeStore(server, { storage: cache, tabs: false })
-    await earlier.refresh()
-    await earlier.dispose()
+    const server = await serverWithCache(cache, { events: [makeEvent('a', 1), makeEvent('b', 2)] })
     const { held, leader, follower, state, lengths } = await helloWhileReading(server, cache, cache)
     held.release()
     await state
     expect(follower.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
     expect(lengths.slice(lengths.indexOf(2))).not.toContain(0)
+    await leader.dispose()
+    await follower.dispose()
+  })
+
+  it('keeps a follower’s list when the follower makes a mutation meanwhile (bug: the leader broadcast its empty, unread state, and the list went blank)', async () => {
+    const cache = memoryStorage()
+    const server = await serverWithCache(cache, { events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const { held, leader, follower, lengths } = await helloWhileReading(server, cache, cache)
+    expect(follower.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
+
+    // The app records an event as the follower's page opens; the leader queues it as it reads.
+    follower.create(makeSeed('opened')).confirmed.catch(() => {})
+    await until(leader.outbox$, (outbox) => outbox.length === 1)
+    held.release()
+    await until(follower.events$, (events) => events.length === 3)
+    // What the leader said before it had read its cache came first: the list never lost a and b.
+    expect(Math.min(...lengths.slice(lengths.indexOf(2)))).toBe(2)
+    await leader.dispose()
+    await follower.dispose()
+  })
+
+  it('settles a follower’s create and delete that it cancelled meanwhile, once it has read its cache', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const { held, leader, follower } = await helloWhileReading(server, memoryStorage(), memoryStorage())
+    const { event, confirmed } = follower.create(makeSeed('opened'))
+    const deleted = follower.delete(event.id)
+    await until(leader.outbox$, (outbox) => outbox.length === 1)
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    held.release()
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    await expect(deleted).resolves.toBeUndefined()
+    expect(server.requests.count('create')).toBe(0)
     await leader.dispose()
     await follower.dispose()
   })
