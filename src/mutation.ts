@@ -73,6 +73,18 @@ export interface MutationRecord {
   readonly generatedId?: true
 }
 
+/** A failed send of a mutation, as the leader tells the tab whose caller made it. */
+export interface MutationFailure {
+  readonly mutationId: string
+  /** The store instance (tab) that made the mutation. */
+  readonly origin: string
+  /** What happens to it next: rolled back, sent again, or a dead letter. */
+  readonly outcome: 'permanent' | 'retry' | 'dead'
+  readonly error: MutationError
+  readonly nextAttemptAt?: number
+  readonly ambiguousUntil?: number
+}
+
 /** How a mutation ended, for the caller's promise. */
 export type Settlement =
   | { readonly mutationId: string; readonly origin?: string; readonly outcome: 'resolved'; readonly event?: WorkstreamEvent }

@@ -109,6 +109,9 @@ class Store implements WorkstreamStore {
       storageFailed: () => this.#persistence.fellBack,
       hydrated: () => this.#hydrated,
       refresh: () => this.#refreshHere(),
+      syncError: () => this.#lastError,
+      reportFailure: (failure, record) => this.#out.reportMutationFailure(failure, record),
+      showStatus: () => this.#emitStatus(),
       clear: (storage) => {
         this.#clearHere(storage).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
       },
@@ -455,6 +458,8 @@ class Store implements WorkstreamStore {
     } finally {
       this.#rawText = undefined
       this.#fetching = false
+      // The followers show the leader's snapshot error too: they hear when it comes and goes.
+      this.#restate()
       this.#emitStatus()
     }
   }
@@ -470,7 +475,7 @@ class Store implements WorkstreamStore {
     if (action.type === 'mutationFailed') this.#out.reportMutationFailure(action, previous.records.find((r) => r.id === action.id))
     this.#callers.settle(next.settled)
     if (this.#tabs.isLeader && !this.#takingOver) {
-      this.#tabSync.broadcast(previous, next)
+      this.#tabSync.broadcast(previous, next, action)
       if (this.#hydrated) {
         this.#persistence.save(next, this.#rawText)
         if (next.settled.length) this.#persistence.forget(next.settled.map((s) => s.mutationId))
@@ -511,7 +516,12 @@ class Store implements WorkstreamStore {
   #storageFailed(error: WorkstreamSyncError): void {
     this.#report(error)
     // The other tabs must know that this outbox is now in memory only, should they take over.
-    if (this.#persistence.fellBack && this.#tabs.isLeader && !this.#takingOver) this.#tabSync.restate()
+    if (this.#persistence.fellBack) this.#restate()
+  }
+
+  /** A leader tells the other tabs what it says beside its state (storage failed, a snapshot error) when that changed. */
+  #restate(): void {
+    if (this.#tabs.isLeader && !this.#takingOver) this.#tabSync.restate()
   }
 
   #computeStatus(): SyncStatus {
@@ -521,7 +531,8 @@ class Store implements WorkstreamStore {
       online: this.#o.online.get(),
       fetching: this.#fetching,
       polling: this.#poller.started,
-      lastError: this.#lastError,
+      // A follower's snapshots are the leader's: so are their errors.
+      lastError: this.#tabs.isLeader ? this.#lastError : this.#tabSync.leaderSyncError,
       fromNetwork: this.#state.source === 'network',
       lastSyncedAt: this.#state.lastSyncedAt,
       isLeader: this.#tabs.isLeader,

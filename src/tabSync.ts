@@ -2,7 +2,7 @@ import type { SignalSource } from './environment'
 import { jsonEqual } from './equal'
 import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
-import type { MutationRecord, Settlement } from './mutation'
+import type { MutationError, MutationFailure, MutationRecord, Settlement } from './mutation'
 import type { SyncAction, SyncState } from './state'
 import type { TabCoordinator, TabMessage } from './tabs'
 import { TabVisibility, type TabVisibilityHost } from './tabVisibility'
@@ -27,7 +27,15 @@ export interface TabSyncHost extends TabVisibilityHost {
   hydrated(): boolean
   /** The leader's own refresh(), run for a follower that asked. */
   refresh(): Promise<void>
+  /** The leader's last snapshot error, until a snapshot succeeds. */
+  syncError(): WorkstreamSyncError | undefined
+  /** Follower: reports a failed send of this tab's mutation, as a leader reports its own. */
+  reportFailure(failure: MutationFailed, record: MutationRecord | undefined): void
+  /** Follower: the leader's snapshot error changed, and with it this tab's status. */
+  showStatus(): void
 }
+
+type MutationFailed = Extract<SyncAction, { type: 'mutationFailed' }>
 
 type RefreshAnswer = Extract<TabMessage, { type: 'refreshed' }>
 
@@ -63,6 +71,11 @@ export class TabSync {
   /** Follower: its mutations the leader has not acknowledged yet. */
   readonly #unacknowledged = new Map<string, MutationRecord>()
   #leaderStorageFailed = false
+  /** Follower: the leader's last snapshot error, as it said it, and as this tab shows it. */
+  #leaderSyncError: { said: MutationError; error: WorkstreamSyncError } | undefined
+  /** Leader: what its last state message said beside the state. */
+  #sentStorageFailed = false
+  #sentSyncError: MutationError | undefined
   /** Follower: the leader whose state it last applied; a new leader is told this page's visibility. */
   #leaderId: string | undefined
   /** Follower: the mutations in the leader's last state, and the latest of those that left it since. */
@@ -150,7 +163,7 @@ export class TabSync {
    * 'leader' message lead() posts then has the followers ask for all of it. The other tabs'
    * mutations settled meanwhile go with the first state it sends.
    */
-  broadcast(previous: SyncState, next: SyncState): void {
+  broadcast(previous: SyncState, next: SyncState, action: SyncAction): void {
     for (const settlement of next.settled) this.#remember(settlement.mutationId)
     const foreign = next.settled.filter((s) => s.origin !== undefined && s.origin !== this.#host.id)
     if (!this.#host.hydrated()) {
@@ -158,12 +171,25 @@ export class TabSync {
       return
     }
     if (next.server === previous.server && next.records === previous.records && next.lastSyncedAt === previous.lastSyncedAt && foreign.length === 0) return
-    this.#post(next, foreign, false)
+    this.#post(next, foreign, false, action.type === 'mutationFailed' ? this.#foreignFailure(action, previous) : [])
   }
 
-  /** Leader: broadcasts its state again though it did not change (its storage did). */
+  /**
+   * Leader: broadcasts its state again though it did not change, when what it says beside it did:
+   * its storage failed, or its last snapshot failed or succeeded again.
+   */
   restate(): void {
-    if (this.#sentServer !== undefined) this.#post(this.#host.state(), [], false)
+    if (this.#sentServer === undefined) return
+    if (this.#host.storageFailed() === this.#sentStorageFailed && jsonEqual(plainError(this.#host.syncError()), this.#sentSyncError)) return
+    this.#post(this.#host.state(), [], false)
+  }
+
+  /** Leader: the failed send of another tab's mutation, for that tab to report. */
+  #foreignFailure(action: MutationFailed, previous: SyncState): MutationFailure[] {
+    const origin = previous.records.find((r) => r.id === action.id)?.origin
+    if (origin === undefined || origin === this.#host.id) return []
+    const { id, type: _, ...failure } = action
+    return [{ mutationId: id, origin, ...failure }]
   }
 
   /** Leader: forgets what it broadcast, so that the next broadcast after a takeover is complete. */
@@ -192,7 +218,7 @@ export class TabSync {
     this.#refreshes.clear()
   }
 
-  #post(state: SyncState, newlySettled: readonly Settlement[], full: boolean): void {
+  #post(state: SyncState, newlySettled: readonly Settlement[], full: boolean, failed: readonly MutationFailure[] = []): void {
     const settled = this.#heldSettled.length === 0 ? newlySettled : [...this.#heldSettled.splice(0), ...newlySettled]
     const before = this.#sentServer
     let server: Extract<TabMessage, { type: 'state' }>['server']
@@ -217,8 +243,10 @@ export class TabSync {
     }
     this.#sentServer = state.server
     this.#version++
-    const storageFailed = this.#host.storageFailed() ? { storageFailed: true } : {}
-    this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...storageFailed })
+    this.#sentStorageFailed = this.#host.storageFailed()
+    this.#sentSyncError = plainError(this.#host.syncError())
+    const beside = { ...(this.#sentStorageFailed ? { storageFailed: true } : {}), ...(this.#sentSyncError ? { syncError: this.#sentSyncError } : {}), ...(failed.length ? { failed } : {}) }
+    this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...beside })
   }
 
   /**
@@ -323,7 +351,7 @@ export class TabSync {
     this.#remember(id, this.#refreshIds)
     const answer = (error?: WorkstreamSyncError): void => {
       if (this.#disposed) return
-      const carried = error ? { error: { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) } } : {}
+      const carried = error ? { error: plainError(error) } : {}
       this.#tabs.post({ type: 'refreshed', from: this.#host.id, to, id, version: this.#version, ...carried })
     }
     this.#host.refresh().then(
@@ -338,7 +366,7 @@ export class TabSync {
       if (answer === undefined || answer.from !== this.#leaderId || this.#followedVersion < answer.version) continue
       this.#refreshes.delete(id)
       if (answer.error === undefined) resolve()
-      else reject(new WorkstreamSyncError(answer.error.kind, answer.error.message, answer.error.status !== undefined ? { status: answer.error.status } : {}))
+      else reject(syncErrorOf(answer.error))
     }
   }
 
@@ -352,6 +380,8 @@ export class TabSync {
   }
 
   #onLeadership(isLeader: boolean): void {
+    // What a leader said of its snapshots is stale once this tab leads, or follows another.
+    this.#leaderSyncError = undefined
     if (!isLeader) {
       this.#leaderId = undefined
       // Refreshes asked of this tab while it led are asked again if it leads again: answered then.
@@ -374,9 +404,33 @@ export class TabSync {
     return this.#leaderStorageFailed
   }
 
+  /** Follower: the leader's last snapshot error, until one succeeds (undefined from a leader of an older version). */
+  get leaderSyncError(): WorkstreamSyncError | undefined {
+    return this.#leaderSyncError?.error
+  }
+
+  /** Follower: takes the leader's snapshot error from its state message; the same error keeps its object. */
+  #followSyncError(said: MutationError | undefined): boolean {
+    if (jsonEqual(said, this.#leaderSyncError?.said)) return false
+    this.#leaderSyncError = said ? { said, error: syncErrorOf(said) } : undefined
+    return true
+  }
+
+  /** Follower: reports the failed sends of its own mutations (`records` as they were before), then settles what ended. */
+  #hearOwn(message: Extract<TabMessage, { type: 'state' }>, records: readonly MutationRecord[], settled: readonly Settlement[]): void {
+    for (const { mutationId, origin, ...failure } of message.failed ?? []) {
+      if (origin !== this.#host.id) continue
+      const record = records.find((r) => r.id === mutationId) ?? message.records.find((r) => r.id === mutationId)
+      this.#host.reportFailure({ type: 'mutationFailed', id: mutationId, ...failure }, record)
+    }
+    this.#host.settle(settled)
+  }
+
   #follow(message: Extract<TabMessage, { type: 'state' }>): void {
     const { server } = message
     this.#leaderStorageFailed = message.storageFailed === true
+    const errorChanged = this.#followSyncError(message.syncError)
+    const before = this.#host.state().records
     // This tab's settlements hold whatever the state: a refused delta must not lose them.
     const mine = message.settled.filter((s) => s.origin === this.#host.id)
     for (const settlement of mine) this.#unacknowledged.delete(settlement.mutationId)
@@ -386,7 +440,8 @@ export class TabSync {
     } else if (server.base !== this.#followedVersion) {
       // A delta on top of a state this tab does not have: ask for everything instead.
       this.hello()
-      this.#host.settle(mine)
+      if (errorChanged) this.#host.showStatus()
+      this.#hearOwn(message, before, mine)
       return
     } else if (server.upserted.length === 0 && server.removed.length === 0) {
       snapshot = this.#host.state().server
@@ -410,7 +465,8 @@ export class TabSync {
     for (const id of this.#leaderRecordIds) if (!leaderIds.has(id)) this.#remember(id, this.#endedIds)
     this.#leaderRecordIds = leaderIds
     this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...waiting]), lastSyncedAt: message.lastSyncedAt })
-    this.#host.settle(mine)
+    if (errorChanged) this.#host.showStatus()
+    this.#hearOwn(message, before, mine)
   }
 
   /**
@@ -437,4 +493,14 @@ export class TabSync {
   get endedIds(): readonly string[] {
     return this.#endedIds
   }
+}
+
+/** An error as a message carries it. */
+function plainError(error: WorkstreamSyncError | undefined): MutationError | undefined {
+  return error && { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }
+}
+
+/** An error a message carried, as this tab reports it. */
+function syncErrorOf(said: MutationError): WorkstreamSyncError {
+  return new WorkstreamSyncError(said.kind, said.message, said.status !== undefined ? { status: said.status } : {})
 }

@@ -1,5 +1,4 @@
-import type { WorkstreamSyncErrorKind } from './errors'
-import type { MutationRecord, Settlement } from './mutation'
+import type { MutationError, MutationFailure, MutationRecord, Settlement } from './mutation'
 import type { WorkstreamEvent } from './models'
 
 /**
@@ -42,6 +41,10 @@ export type TabMessage =
        * over keeps its copy rather than what storage holds.
        */
       readonly storageFailed?: boolean
+      /** Why the leader's last snapshot failed, until one succeeds: a follower's status shows it. Left out by older tabs. */
+      readonly syncError?: MutationError
+      /** Sends of other tabs' mutations that failed in this change, so that the tab that made each reports it. Left out by older tabs. */
+      readonly failed?: readonly MutationFailure[]
     }
   /** Follower → leader: a mutation made in the follower, to be sent by the leader. */
   | {
@@ -109,7 +112,7 @@ export type TabMessage =
       /** The leader's state version once the snapshot was applied. */
       readonly version: number
       /** Why the fetch failed, when it did. */
-      readonly error?: { readonly kind: WorkstreamSyncErrorKind; readonly message: string; readonly status?: number }
+      readonly error?: MutationError
     }
   /** Leader → all: this store leads now and has read storage; followers ask it for its state. */
   | {

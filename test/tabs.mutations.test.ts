@@ -32,6 +32,36 @@ describe('a follower’s mutations, in the leader', () => {
   })
 })
 
+describe('errors$ in the tab that made a mutation', () => {
+  it('reports a follower’s create that became a dead letter in the follower too (bug: only the leader tab’s errors$ said so)', async () => {
+    const { server, leader, follower } = await twoTabs()
+    await leader.refresh()
+    server.faults.add('create', { type: 'status', status: 503 }, { times: Infinity })
+    const { event } = follower.create(makeSeed('never accepted'))
+    await until(follower.outbox$, (outbox) => outbox.some((m) => m.eventId === event.id && m.state === 'dead'))
+    const mine = follower.errors.filter((e) => e.eventId === event.id)
+    expect(mine.at(-1)).toMatchObject({ kind: 'http', status: 503, mutationId: follower.outbox[0]!.id })
+    expect(mine.at(-1)!.message).toMatch(/dead letter/)
+    // As many as the leader reported: one per failed attempt.
+    expect(mine.map((e) => e.message)).toEqual(leader.errors.filter((e) => e.eventId === event.id).map((e) => e.message))
+  })
+
+  it('reports a follower’s create the server refused in the follower, and no other tab’s there (bug: the follower’s promise rejected, and its errors$ said nothing)', async () => {
+    const { server, leader, follower } = await twoTabs()
+    await leader.refresh()
+    server.faults.add('create', { type: 'status', status: 400 }, { times: 2 })
+    const theirs = follower.create(makeSeed('refused'))
+    await expect(theirs.confirmed).rejects.toMatchObject({ kind: 'http', status: 400 })
+    expect(follower.errors.filter((e) => e.eventId === theirs.event.id).map((e) => e.message)).toEqual([expect.stringMatching(/refused/)])
+    const own = leader.create(makeSeed('refused as well'))
+    await expect(own.confirmed).rejects.toMatchObject({ status: 400 })
+    // Once this resolves, the follower holds the state the refusal led to.
+    await follower.refresh()
+    expect(follower.errors.filter((e) => e.eventId === own.event.id)).toEqual([])
+    expect(leader.errors.filter((e) => e.mutationId !== undefined)).toHaveLength(2)
+  })
+})
+
 describe('a delete from another tab by a client id the server renamed', () => {
   it('goes to the server’s id though the leader’s record of the create has ended (bug: it went to the client id, and the event stayed)', async () => {
     const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })

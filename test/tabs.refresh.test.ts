@@ -95,6 +95,31 @@ describe('refresh() in a follower tab', () => {
   })
 })
 
+describe('status$ in a follower tab', () => {
+  it('says the sync is failing while the leader’s snapshots fail, and synced again once one succeeds (bug: it said synced, even right after its own refresh() failed)', async () => {
+    const { server, leader, follower } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    expect(follower.status.phase).toBe('synced')
+
+    // Pieces OS stops answering: every snapshot fails from now on.
+    server.faults.add('snapshot', { type: 'status', status: 503 }, { times: Infinity })
+    await expect(follower.refresh()).rejects.toMatchObject({ kind: 'http', status: 503 })
+    expect(leader.status.phase).toBe('error')
+    expect(follower.status).toMatchObject({ phase: 'error', error: { kind: 'http', status: 503 } })
+
+    server.faults.clear()
+    await leader.refresh()
+    await until(follower.status$, (status) => status.phase === 'synced')
+    expect(follower.status.error).toBeUndefined()
+
+    // The leader's own poll fails: the follower shows it without having asked.
+    server.faults.add('snapshot', { type: 'status', status: 503 })
+    await expect(leader.refresh()).rejects.toMatchObject({ status: 503 })
+    await until(follower.status$, (status) => status.phase === 'error' && status.error?.status === 503)
+  })
+})
+
 describe('a leader that is still reading its cache', () => {
   /**
    * A leader elected at start whose read of `cache` is held (the browser's coordinator: it reads

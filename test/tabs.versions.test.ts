@@ -10,12 +10,17 @@ import { twoTabs } from './support/twoTabs'
 
 /**
  * A tab of the version before clears were confirmed (a page loaded before a deploy, still open):
- * its messages carry no clear ids, it never says 'cleared' and does not say it would.
+ * its messages carry no clear ids, it never says 'cleared' and does not say it would. Its states
+ * say nothing of the leader's snapshot error or of failed sends either.
  */
 function olderVersion(inner: TabCoordinator): TabCoordinator {
   const older = (message: TabMessage): TabMessage => {
     if (message.type === 'clear') return { type: 'clear', from: message.from }
-    if (message.type !== 'leader' && message.type !== 'state') return message
+    if (message.type === 'state') {
+      const { confirmsClears: _, syncError: _error, failed: _failed, ...rest } = message
+      return rest
+    }
+    if (message.type !== 'leader') return message
     const { confirmsClears: _, ...rest } = message
     return rest
   }
