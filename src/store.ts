@@ -266,8 +266,9 @@ class Store implements WorkstreamStore {
 
   clear(): Promise<void> {
     if (this.#disposed) return handled(Promise.reject(disposedError('clear()')))
-    // The leader holds the outbox and sends it: a logout in any tab must reach it.
-    if (!this.#tabs.isLeader) this.#tabSync.clear()
+    // The leader holds the outbox and sends it: a logout in any tab must reach it, and the
+    // followers must abort what they handed to it that it has not taken yet.
+    this.#tabSync.clear()
     return this.#clearHere()
   }
 

@@ -93,6 +93,11 @@ export class TabSync {
   readonly #unconfirmedClears = new Set<string>()
   /** The clears a leader carried out (the latest, up to a thousand), to carry out none twice. */
   readonly #clearedIds: string[] = []
+  /**
+   * The last clear this tab made, heard of, or carried out, or that the leader it follows says it
+   * carried out last (null: none). A leader refuses the mutations of a tab that knew of another.
+   */
+  #lastClear: string | null = null
   readonly #visibility: TabVisibility
 
   constructor(tabs: TabCoordinator, host: TabSyncHost) {
@@ -121,7 +126,12 @@ export class TabSync {
   /** Follower: hands a new mutation to the leader. */
   forward(record: MutationRecord): void {
     this.#unacknowledged.set(record.id, record)
-    this.#tabs.post({ type: 'mutation', from: this.#host.id, record })
+    this.#postMutation(record)
+  }
+
+  /** Follower: posts a mutation to the leader, with the last clear this tab knows of, for the leader to refuse one from before its last clear. */
+  #postMutation(record: MutationRecord): void {
+    this.#tabs.post({ type: 'mutation', from: this.#host.id, record, after: this.#lastClear })
   }
 
   /**
@@ -142,9 +152,19 @@ export class TabSync {
     this.#tabs.post({ type: 'command', from: this.#host.id, command, mutationId })
   }
 
-  /** Follower: has the leader clear too, before anything this tab queues after the call reaches it. */
+  /**
+   * A follower has the leader clear too, before anything this tab queues after the call reaches
+   * it. A leader tells the followers it clears (they abort what they forwarded that it has not
+   * acknowledged), and confirms it at once: its states from now on are from after the clear.
+   */
   clear(): void {
     const id = `${this.#host.id}:${++this.#requestCount}`
+    if (this.#tabs.isLeader) {
+      this.#lastClear = id
+      this.#tabs.post({ type: 'clear', from: this.#host.id, id })
+      this.#confirmClear(id)
+      return
+    }
     this.#clearing(id)
     this.#tabs.post({ type: 'clear', from: this.#host.id, id })
   }
@@ -245,7 +265,7 @@ export class TabSync {
     this.#version++
     this.#sentStorageFailed = this.#host.storageFailed()
     this.#sentSyncError = plainError(this.#host.syncError())
-    const beside = { ...(this.#sentStorageFailed ? { storageFailed: true } : {}), ...(this.#sentSyncError ? { syncError: this.#sentSyncError } : {}), ...(failed.length ? { failed } : {}) }
+    const beside = { lastClear: this.#lastClear, ...(this.#sentStorageFailed ? { storageFailed: true } : {}), ...(this.#sentSyncError ? { syncError: this.#sentSyncError } : {}), ...(failed.length ? { failed } : {}) }
     this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...beside })
   }
 
@@ -257,13 +277,25 @@ export class TabSync {
     this.#host.dispatch({ type: 'mutationQueued', record: { ...record, queuedSeq: this.#host.state().requestedSeq } })
   }
 
+  /**
+   * Leader: a follower's mutation, queued unless it was settled already, or was posted before its
+   * tab heard of the last clear this tab carried out (the last user's, which that tab aborts as it
+   * hears of the clear). A tab that knew of other clears (new, or one this tab has not carried out
+   * yet) posts it again once it follows the state this tab sends it now.
+   */
+  #forwarded(message: Extract<TabMessage, { type: 'mutation' }>): void {
+    if (this.#settledIds.includes(message.record.id)) return
+    if (message.after === undefined || message.after === this.#lastClear) this.#queueForwarded(message.record)
+    else if (this.#host.hydrated()) this.#post(this.#host.state(), [], false)
+  }
+
   #receive(message: TabMessage): void {
     if (message.from === this.#host.id) return
     if (this.#tabs.isLeader) {
       if (message.type === 'hello') {
         if (this.#host.hydrated()) this.#post(this.#host.state(), [], true)
       }
-      else if (message.type === 'mutation' && !this.#settledIds.includes(message.record.id)) this.#queueForwarded(message.record)
+      else if (message.type === 'mutation') this.#forwarded(message)
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
       else if (message.type === 'clear') this.#clearFor(message.id)
       else if (message.type === 'visibility') this.#visibility.followerSaid(message.from, message.visible === true)
@@ -327,6 +359,7 @@ export class TabSync {
 
   /** Follower: a clear is under way. What it forwarded before is gone with it, and must not be posted again. */
   #clearing(id: string): void {
+    this.#lastClear = id
     this.#unconfirmedClears.add(id)
     this.#unacknowledged.clear()
   }
@@ -336,7 +369,9 @@ export class TabSync {
     const done = id !== undefined && this.#clearedIds.includes(id)
     // Confirmed first: the followers then take the state it leads to, broadcast as it is carried out.
     if (id !== undefined) this.#confirmClear(id)
-    if (!done) this.#host.clear(true)
+    if (done) return
+    if (id !== undefined) this.#lastClear = id
+    this.#host.clear(true)
   }
 
   #confirmClear(id: string): void {
@@ -430,6 +465,8 @@ export class TabSync {
     const { server } = message
     this.#leaderStorageFailed = message.storageFailed === true
     const errorChanged = this.#followSyncError(message.syncError)
+    // Its mutations go to that leader with the last clear it carried out: posted again, they are taken.
+    if (message.lastClear !== undefined) this.#lastClear = message.lastClear
     const before = this.#host.state().records
     // This tab's settlements hold whatever the state: a refused delta must not lose them.
     const mine = message.settled.filter((s) => s.origin === this.#host.id)
@@ -461,7 +498,7 @@ export class TabSync {
       else waiting.push(record)
     }
     // The leader may have started after this mutation was posted: post it again (it ignores duplicates).
-    for (const record of waiting) this.#tabs.post({ type: 'mutation', from: this.#host.id, record })
+    for (const record of waiting) this.#postMutation(record)
     for (const id of this.#leaderRecordIds) if (!leaderIds.has(id)) this.#remember(id, this.#endedIds)
     this.#leaderRecordIds = leaderIds
     this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...waiting]), lastSyncedAt: message.lastSyncedAt })

@@ -45,6 +45,8 @@ export type TabMessage =
       readonly syncError?: MutationError
       /** Sends of other tabs' mutations that failed in this change, so that the tab that made each reports it. Left out by older tabs. */
       readonly failed?: readonly MutationFailure[]
+      /** The id of the last clear the leader carried out (null: none), for the followers to tag their mutations with. Left out by older tabs. */
+      readonly lastClear?: string | null
     }
   /** Follower → leader: a mutation made in the follower, to be sent by the leader. */
   | {
@@ -54,6 +56,12 @@ export type TabMessage =
       readonly from: string
       /** The mutation, as queued in the follower. */
       readonly record: MutationRecord
+      /**
+       * The id of the last clear the follower knew of (null: none). A leader that carried out
+       * another since refuses the mutation: it was made before a logout the follower had not
+       * heard of yet, and is aborted there. Left out by older tabs, whose mutations are taken.
+       */
+      readonly after?: string | null
     }
   /** Follower → leader: retry or discard a dead letter. */
   | {
@@ -68,7 +76,8 @@ export type TabMessage =
     }
   /**
    * Follower → all: `clear()` was called in a follower (a logout): the leader clears too, and so
-   * do the other followers. Sent again to each new leader until a leader confirms it.
+   * do the other followers. Sent again to each new leader until a leader confirms it. A leader
+   * that clears sends it too (and confirms it at once): the followers abort what they forwarded.
    */
   | {
       /** The message's tag. */

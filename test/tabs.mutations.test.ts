@@ -270,6 +270,46 @@ describe('clear() in a follower', () => {
   })
 })
 
+describe('clear() in the leader', () => {
+  it('aborts a follower’s create made just before the logout: it is neither sent under the next user nor shown (bug: the leader queued it when it arrived after the clear)', async () => {
+    const { server, leader, follower } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+
+    // The follower's create is on the channel when the leader's tab logs out.
+    const { confirmed } = follower.create(makeSeed('the last user’s create'))
+    const outcome = confirmed.then(() => 'resolved', (error: { kind: string }) => error.kind)
+    await leader.clear()
+    expect(await outcome).toBe('aborted')
+    // The create reached the leader after the clear, and the follower would post it again with each state.
+    await leader.refresh()
+    await follower.refresh()
+    await leader.flush()
+    expect(server.requests.count('create')).toBe(0)
+    expect(leader.outbox).toEqual([])
+    expect(follower.events.map((e) => e.readable)).toEqual(leader.events.map((e) => e.readable))
+    expect(follower.events.some((e) => e.readable === 'the last user’s create')).toBe(false)
+  })
+
+  it('sends the next user’s mutations made in a follower after the logout, and in a tab opened after it', async () => {
+    const { server, hub, storage, leader, follower } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    await leader.clear()
+    await until(follower.events$, (events) => events.length === 0)
+
+    const fromFollower = follower.create(makeSeed('the next user’s create'))
+    // A tab opened after the logout creates before it has heard from the leader.
+    const opened = makeStore(server, { storage, tabs: hub.join() })
+    const fromOpened = opened.create(makeSeed('made as the tab opened'))
+    await expect(fromFollower.confirmed).resolves.toBeDefined()
+    await expect(fromOpened.confirmed).resolves.toBeDefined()
+    expect(server.requests.count('create')).toBe(2)
+    await leader.refresh()
+    await until(opened.events$, (events) => events.length === 4)
+  })
+})
+
 describe('a follower’s view of the leader’s state', () => {
   it('shows nothing new in a follower when the leader’s polls change nothing while a mutation is pending', async () => {
     const { server, leader, follower } = await twoTabs(0, { leaderOptions: { retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxAttempts: 5 } } })

@@ -11,13 +11,15 @@ import { twoTabs } from './support/twoTabs'
 /**
  * A tab of the version before clears were confirmed (a page loaded before a deploy, still open):
  * its messages carry no clear ids, it never says 'cleared' and does not say it would. Its states
- * say nothing of the leader's snapshot error or of failed sends either.
+ * say nothing of the leader's snapshot error, failed sends or last clear, and its mutations
+ * nothing of the clears it heard.
  */
 function olderVersion(inner: TabCoordinator): TabCoordinator {
   const older = (message: TabMessage): TabMessage => {
     if (message.type === 'clear') return { type: 'clear', from: message.from }
+    if (message.type === 'mutation') return { type: 'mutation', from: message.from, record: message.record }
     if (message.type === 'state') {
-      const { confirmsClears: _, syncError: _error, failed: _failed, ...rest } = message
+      const { confirmsClears: _, syncError: _error, failed: _failed, lastClear: _clear, ...rest } = message
       return rest
     }
     if (message.type !== 'leader') return message
@@ -66,6 +68,24 @@ describe('tabs of two versions of the app', () => {
     await follower.flush()
     expect(server.requests.count('create')).toBe(1)
     expect(follower.errors).toEqual([])
+  })
+
+  it('a logout in the leader: a follower of the older version follows it, and its create made after is sent', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join() })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const follower = makeStore(server, { storage, tabs: olderVersion(hub.join()) })
+    await follower.ready
+    await leader.refresh()
+    await until(follower.events$, (e) => e.length === 2)
+
+    await leader.clear()
+    await until(follower.events$, (e) => e.length === 0)
+    const { confirmed } = follower.create(makeSeed('next user’s create'))
+    await expect(confirmed).resolves.toBeDefined()
+    expect(server.requests.count('create')).toBe(1)
   })
 
   it('each logout of a follower of the older version is carried out by the leader', async () => {
