@@ -79,7 +79,17 @@ export function createPoller(options: PollerOptions): Poller {
     return inFlight
   }
 
-  function onSignal(value: boolean): void {
+  function fresh(): Promise<void> {
+    return inFlight ? inFlight.then(run, run) : run()
+  }
+
+  /** Back online: a request still out went before the network dropped, so a new one follows it. */
+  function onOnline(value: boolean): void {
+    if (value && canPoll()) fresh().catch(() => {})
+    else if (!value) clearTimer()
+  }
+
+  function onVisible(value: boolean): void {
     if (value && canPoll()) run().catch(() => {})
     else if (!value) clearTimer()
   }
@@ -88,8 +98,8 @@ export function createPoller(options: PollerOptions): Poller {
     start() {
       if (started || disposed) return
       started = true
-      const offOnline = options.online.subscribe(onSignal)
-      const offVisible = options.visible.subscribe(onSignal)
+      const offOnline = options.online.subscribe(onOnline)
+      const offVisible = options.visible.subscribe(onVisible)
       unsubscribe = () => {
         offOnline()
         offVisible()
@@ -103,7 +113,7 @@ export function createPoller(options: PollerOptions): Poller {
       unsubscribe = undefined
     },
     refresh: run,
-    fresh: () => (inFlight ? inFlight.then(run, run) : run()),
+    fresh,
     get started() {
       return started
     },

@@ -35,6 +35,15 @@ export function backoffDelay(failures: number, options: ResolvedRetryOptions, ra
   return Math.round(nominal / 2 + random() * (nominal / 2))
 }
 
+/**
+ * The delay before poll number `failures` after failed ones: the retry backoff, growing up to
+ * twice `intervalMs` where that is more than `maxDelayMs`, so that once the quick first retries
+ * are over a failing server is polled no more often than a healthy one.
+ */
+export function pollBackoffDelay(failures: number, options: ResolvedRetryOptions, intervalMs: number, random: () => number): number {
+  return backoffDelay(failures, { ...options, maxDelayMs: Math.max(options.maxDelayMs, 2 * intervalMs) }, random)
+}
+
 function stripUndefined<T extends object>(value: T): Partial<T> {
   const result: Partial<T> = {}
   for (const key of Object.keys(value) as (keyof T)[]) {

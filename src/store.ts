@@ -9,7 +9,7 @@ import { newCreateRecord, newDeleteRecord, type MutationRecord, type PendingMuta
 import { hasWork, OutboxSender } from './outbox'
 import { Persistence, type PersistedData } from './persistence'
 import { createPoller, type Poller } from './poller'
-import { backoffDelay } from './retry'
+import { pollBackoffDelay } from './retry'
 import { SnapshotSource, type SnapshotResult } from './snapshotSource'
 import { initialState, reduce, type SyncAction, type SyncState } from './state'
 import { deriveStatus, sameStatus, type SyncStatus } from './status'
@@ -121,7 +121,7 @@ class Store implements WorkstreamStore {
     this.#poller = createPoller({
       intervalMs: options.pollIntervalMs,
       fetch: () => this.#fetchSnapshot(),
-      backoff: (failures) => backoffDelay(failures, options.retry, options.random),
+      backoff: (failures) => pollBackoffDelay(failures, options.retry, options.pollIntervalMs, options.random),
       timers: options.timers,
       online: options.online,
       // The leader also polls for the followers: a hidden leader tab must not freeze a visible one.

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPoller, type PollerOptions } from '../src/poller'
 import { globalTimers, manualSource } from '../src/environment'
+import { pollBackoffDelay, resolveRetryOptions } from '../src/retry'
 
 
 function setup(overrides: Partial<PollerOptions> = {}) {
@@ -81,6 +82,20 @@ describe('poller', () => {
     poller.dispose()
   })
 
+  it('fetches again on coming back online when the fetch still out went before the network dropped and fails (bug: none followed with interval 0, and the store stayed in error)', async () => {
+    let fail!: (error: Error) => void
+    const fetch = vi.fn(() => (fetch.mock.calls.length === 1 ? new Promise<void>((_, reject) => (fail = reject)) : Promise.resolve()))
+    const { poller, online } = setup({ fetch, intervalMs: 0 })
+    poller.start()
+    await vi.advanceTimersByTimeAsync(0)
+    online.set(false)
+    online.set(true)
+    fail(new Error('the network dropped'))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    poller.dispose()
+  })
+
   it('shares a fetch already in flight with refresh()', async () => {
     let finish!: () => void
     const fetch = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)))
@@ -147,5 +162,23 @@ describe('poller', () => {
     expect(vi.getTimerCount()).toBe(0)
     await vi.advanceTimersByTimeAsync(5000)
     expect(fetch).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('the poll backoff', () => {
+  const retry = resolveRetryOptions({ baseDelayMs: 1000, maxDelayMs: 30_000 })
+  const delays = (intervalMs: number, random: number): number[] => Array.from({ length: 12 }, (_, i) => pollBackoffDelay(i + 1, retry, intervalMs, () => random))
+
+  it('polls a failing server no more often than a healthy one once the quick retries are over (bug: every 15 to 30 s with a one-minute interval)', () => {
+    for (const random of [0, 0.5, 0.999]) {
+      const late = delays(60_000, random).slice(7)
+      expect(Math.min(...late)).toBeGreaterThanOrEqual(60_000)
+    }
+    // The first retries stay quick.
+    expect(delays(60_000, 0.5)[0]).toBe(750)
+  })
+
+  it('is the retry backoff when the interval is shorter than its cap', () => {
+    expect(delays(5000, 0.5).slice(-1)[0]).toBe(22_500)
   })
 })
