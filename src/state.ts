@@ -262,7 +262,14 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
     // only saying "not there" needs one requested after the failure and its grace period.
     if (record.kind === 'create' && record.ambiguous && seq > record.queuedSeq) {
       // An unreadable item of its id proves the create landed too; the caller gets the event as it was sent.
-      const found = snapshot.byId.get(record.eventId) ?? (withheld.has(record.eventId) ? record.optimistic : undefined) ?? (state.clientIdsHonoured ? undefined : findByFingerprint(record, snapshot, (claimed ??= otherCreatesEvents(state))))
+      // A rename already known for it (a record that storage kept after the old leader found it)
+      // names its event: it landed, and is not sent again even if that event is gone since.
+      const known = state.renamed.get(record.seed?.internal_identifier ?? record.eventId)
+      const found =
+        snapshot.byId.get(record.eventId) ??
+        (known !== undefined && record.optimistic ? (snapshot.byId.get(known) ?? { ...record.optimistic, id: known }) : undefined) ??
+        (withheld.has(record.eventId) ? record.optimistic : undefined) ??
+        (state.clientIdsHonoured ? undefined : findByFingerprint(record, snapshot, (claimed ??= otherCreatesEvents(state))))
       if (found) {
         claimed?.add(found.id)
         if (found.id !== record.eventId) {

@@ -174,6 +174,25 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
       expect(nextToSend(state.records, 1000)?.id).toBe('m1')
     })
 
+    it('take the create’s own event when its rename is known already: a takeover restored its record from storage that lagged (bug: its own event counted as another create’s, and it was sent twice)', () => {
+      // The old leader found the create as server-7 and let its record go; storage still had the
+      // record as sent, and the renames saved with the cache say where it went.
+      let state = run(requested(1), snapshot(1, [a, b]))
+      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m1', 'c', 1, at), state: 'sending', attempts: 1 }], now: 1000, graceMs: 0, renamed: [['c', 'server-7']] })
+      state = [requested(2), snapshot(2, [lookalike('server-7'), a, b], 2000)].reduce(reduce, state)
+      expect(state.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved', event: lookalike('server-7') }])
+      expect(nextToSend(state.records, 5000)).toBeUndefined()
+    })
+
+    it('do not send again a create whose rename is known, though its event is gone since (bug: it came back)', () => {
+      let state = run(requested(1), snapshot(1, [a, b]))
+      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m1', 'c', 1, at), state: 'sending', attempts: 1 }], now: 1000, graceMs: 0, renamed: [['c', 'server-7']] })
+      state = [requested(2), snapshot(2, [a, b], 2000)].reduce(reduce, state)
+      expect(state.settled).toMatchObject([{ mutationId: 'm1', outcome: 'resolved', event: { id: 'server-7' } }])
+      expect(state.records).toEqual([])
+      expect(view(state)).toEqual(['a', 'b'])
+    })
+
     it('remember the server’s id of a create they found, so that a delete by its client id, made after, goes there (bug: it went to the client id)', () => {
       let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1, at)), sent('m1'), ambiguous('m1', 1000))
       state = reduce(reduce(state, requested(2)), snapshot(2, [lookalike('server-7'), a, b], 10))
