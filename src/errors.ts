@@ -7,7 +7,8 @@
  * - `validation`: the server's body is not JSON or not the expected model (`path` says where).
  * - `storage`: the cache could not be read or written; sync goes on in memory.
  * - `invalid-input`: the caller passed something invalid (a bad seed, an empty id, bad options).
- * - `aborted`: a caller's `AbortSignal` fired, or the store was disposed or cleared.
+ * - `aborted`: a caller's `AbortSignal` fired, the store was disposed or cleared, a delete cancelled
+ *   a create that had not reached the server, or a dead letter was discarded.
  */
 export type WorkstreamSyncErrorKind =
   | 'network'
@@ -22,13 +23,17 @@ export type WorkstreamSyncErrorKind =
 export interface WorkstreamSyncErrorOptions {
   /** The HTTP status, for kind `http`. Default: none. */
   status?: number
-  /** Defaults by kind: network, timeout, 408, 429 and 5xx are retryable; the rest are not. */
+  /**
+   * Defaults by kind: network, timeout, 408, 429 and 5xx are retryable; the rest are not (the
+   * client marks some validation errors retryable, such as a delete answered 2xx with a body that
+   * is not JSON).
+   */
   retryable?: boolean
   /** The underlying error, kept as the standard `Error.cause`. Default: none. */
   cause?: unknown
   /** The JSON path of a validation failure, for example `iterable[3].created.value`. */
   path?: string
-  /** The id of the event or mutation the error is about, when there is one. */
+  /** The id of the event the error is about, when there is one. */
   eventId?: string
   /** The id of the outbox mutation the error is about (see `PendingMutation.id`). */
   mutationId?: string

@@ -358,7 +358,7 @@ function decodeFull(body: ChunkedBody, previous: DecodedSnapshot | undefined, op
   return new Snapshot(resolveItems(items, previous, options), 'full', { body, bounds: new Int32Array(0), ids: [], events: [] })
 }
 
-const REJECTED = 'The whole snapshot is rejected and the last good events are kept; the server sent bad data.'
+const REJECTED = 'The whole snapshot is rejected and the last good events are kept; the server sent bad data. Check that baseUrl points at Pieces OS (or a compatible server).'
 
 function rejection(path: string, problem: string): WorkstreamSyncError {
   return new WorkstreamSyncError('validation', `${path}: ${problem}. ${REJECTED}`, { path })

@@ -127,7 +127,7 @@ function openConnection(factory: () => IDBFactory | undefined, dbName: string): 
     const request = idb.open(dbName)
     request.onupgradeneeded = () => request.result.createObjectStore(OBJECT_STORE)
     const blocked = new Promise<never>((_, reject) => {
-      request.onblocked = () => reject(new WorkstreamSyncError('storage', `IndexedDB database "${dbName}" is blocked by another connection.`))
+      request.onblocked = () => reject(new WorkstreamSyncError('storage', `IndexedDB database "${dbName}" is blocked by another connection (an open tab of an older version of this app): the cache stays in memory until that tab is closed and this one reloaded.`))
     })
     const opened = Promise.race([promisifyRequest(request), blocked])
     dbp = opened

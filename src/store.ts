@@ -58,6 +58,8 @@ class Store implements WorkstreamStore {
   readonly #handed = new Set<string>()
   /** Hydration has begun to read the cache: a tab elected after that must read storage again. */
   #cacheRead = false
+  /** Errors reported while the constructor runs, which no subscriber can have heard yet. */
+  #heldReports: WorkstreamSyncError[] | undefined = []
   /**
    * Leadership was granted and storage is being read: until then this tab's copy of the outbox
    * may be stale, so it neither sends, nor writes, nor cancels anything.
@@ -113,7 +115,7 @@ class Store implements WorkstreamStore {
       reportFailure: (failure, record) => this.#out.reportMutationFailure(failure, record),
       showStatus: () => this.#emitStatus(),
       clear: (storage) => {
-        this.#clearHere(storage).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed')))
+        this.#clearHere(storage).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed (this tab goes on from memory; reloading it reads the storage again)')))
       },
       visible: options.visible,
       timers: options.timers,
@@ -148,11 +150,18 @@ class Store implements WorkstreamStore {
         if (online) this.#sender.kick()
       }),
       this.#tabs.onLeadership((isLeader) => {
-        this.#onLeadership(isLeader).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Taking over as the leader tab failed')))
+        this.#onLeadership(isLeader).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Taking over as the leader tab failed (its outbox is sent from this tab’s memory; reloading the tab reads the storage again)')))
       }),
       () => this.#tabSync.dispose(),
     )
     this.ready = this.#hydrate()
+    // What failed while the store was being made (a storage that throws at once) is reported once
+    // the caller could subscribe to errors$, right after createWorkstreamStore() returned.
+    queueMicrotask(() => {
+      const held = this.#heldReports ?? []
+      this.#heldReports = undefined
+      for (const error of held) this.#out.report(error)
+    })
   }
 
   get events(): readonly WorkstreamEvent[] {
@@ -493,15 +502,20 @@ class Store implements WorkstreamStore {
   }
 
   #report(error: WorkstreamSyncError): void {
-    this.#out.report(error)
+    if (this.#heldReports) this.#heldReports.push(error)
+    else this.#out.report(error)
   }
 
   /** The items `result` withheld (unreadable, no good version), each with the seq of the first snapshot that did. */
-  /** Reports the events a snapshot quarantined, but not again those the last one did: an unchanged poll emits nothing. */
+  /**
+   * Reports the events a snapshot quarantined, but not again those the last one did (the same
+   * problem, wherever the event now stands in the list): an unchanged poll emits nothing.
+   */
   #reportQuarantined(quarantined: readonly WorkstreamSyncError[]): void {
     const before = this.#quarantined
-    this.#quarantined = new Set(quarantined.map((error) => `${error.eventId}\n${error.message}`))
-    for (const error of quarantined) if (!before.has(`${error.eventId}\n${error.message}`)) this.#report(error)
+    const key = (error: WorkstreamSyncError): string => `${error.eventId}\n${error.message.replace(/^iterable\[\d+\]/, '')}`
+    this.#quarantined = new Set(quarantined.map(key))
+    for (const error of quarantined) if (!before.has(key(error))) this.#report(error)
   }
 
   #withheldIn(result: SnapshotResult, seq: number): ReadonlyMap<string, number> {

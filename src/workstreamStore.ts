@@ -29,7 +29,9 @@ export interface WorkstreamStore {
   readonly outbox: readonly PendingMutation[]
   /**
    * Every failure: snapshots, mutations, storage, bad server data. The store goes on. An event the
-   * server sends unreadable is reported once, not again at each poll that brings it unchanged.
+   * server sends unreadable is reported once, not again at each poll that brings it unchanged. A
+   * stream, not a state: it delivers the failures that happen while you are subscribed (those of
+   * the store's first read of its storage included, when you subscribe right after making it).
    */
   readonly errors$: Observable<WorkstreamSyncError>
   /** Resolves once the cache has been read (or found unusable). */

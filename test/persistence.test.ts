@@ -10,6 +10,7 @@ import { cacheMeta, segmentOf } from './support/rawCache'
 import { failingRead, heldReads } from './support/heldReads'
 import { failingWritesTo } from './support/storageGates'
 import { storeNamespace } from '../src/storeOptions'
+import { createWorkstreamStore } from '../src/store'
 
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
 
@@ -262,6 +263,20 @@ describe('persistence', () => {
     await store.flush()
     expect(store.errors.filter((e) => e.kind === 'storage').map((e) => e.message)).toEqual([expect.stringMatching(/in memory.*QuotaExceededError/)])
     expect(store.outbox).toEqual([])
+    await store.dispose()
+  })
+
+  it('reports a storage that throws as soon as the store reads it, to errors$ subscribed right after the store was made (bug: it was reported before anyone could listen)', async () => {
+    const server = await startServer({ events: initial })
+    const storage = throwingStorage()
+    storage.broken = true
+    const store = createWorkstreamStore({ baseUrl: server.url, storage, tabs: false, pollIntervalMs: 0 })
+    const kinds: string[] = []
+    store.errors$.subscribe((error) => kinds.push(error.kind))
+    await store.ready
+    expect(kinds).toEqual(['storage'])
+    await store.refresh()
+    expect(store.events.map((e) => e.id)).toEqual(['a', 'b'])
     await store.dispose()
   })
 

@@ -326,6 +326,10 @@ describe('store: faults', () => {
     await store.refresh()
     await store.refresh()
     expect(store.errors.filter((e) => e.eventId === 'a')).toHaveLength(1)
+    // Newer events above it move it down the list: the same problem, not news.
+    server.faults.add('snapshot', { type: 'body', body: JSON.stringify({ iterable: [makeEvent('newer', 3), { ...initial[0], created: { value: 'not a date' } }, initial[1]] }) })
+    await store.refresh()
+    expect(store.errors.filter((e) => e.eventId === 'a')).toHaveLength(1)
     // Unreadable in another way: that is news.
     server.faults.add('snapshot', { type: 'body', body: unreadable('still not a date') })
     await store.refresh()
