@@ -12,7 +12,7 @@ import type { SyncAction } from './state'
  * still unresolved, that is not waiting out a backoff and not waiting for a snapshot to resolve
  * an ambiguous send. A dead letter or a retrying mutation holds back only its own event.
  */
-export function nextToSend(records: readonly MutationRecord[], now: number): MutationRecord | undefined {
+export function nextToSend(records: readonly MutationRecord[], now: number, maxWaitMs = Number.POSITIVE_INFINITY): MutationRecord | undefined {
   const blocked = new Set<string>()
   for (const record of records) {
     if (record.state === 'sending') return undefined
@@ -22,20 +22,34 @@ export function nextToSend(records: readonly MutationRecord[], now: number): Mut
     if (blocked.has(record.eventId)) continue
     blocked.add(record.eventId)
     if (record.state === 'dead' || record.ambiguous) continue
-    if (record.state === 'waiting' && (record.nextAttemptAt ?? 0) > now) continue
+    if (record.state === 'waiting' && !retryDue(record, now, maxWaitMs)) continue
     return record
   }
   return undefined
 }
 
-/** When something in the outbox is next due without any new event: a backoff ending, or a snapshot needed. */
-export function nextWakeUp(records: readonly MutationRecord[], now: number): number | undefined {
+/**
+ * Whether a retry waiting for `nextAttemptAt` is due. No backoff is longer than `maxWaitMs`
+ * (retry.maxDelayMs): a time further ahead means the wall clock was set back since it was
+ * chosen, and the retry is due now rather than hours later.
+ */
+function retryDue(record: MutationRecord, now: number, maxWaitMs: number): boolean {
+  const at = record.nextAttemptAt ?? 0
+  return at <= now || at - now > maxWaitMs
+}
+
+/**
+ * When something in the outbox is next due without any new event: a backoff ending, or a snapshot
+ * needed. Never later than `maxWaitMs` from `now`: a time further ahead (the wall clock was set
+ * back) is looked at again then, instead of a timer longer than setTimeout can hold.
+ */
+export function nextWakeUp(records: readonly MutationRecord[], now: number, maxWaitMs = Number.POSITIVE_INFINITY): number | undefined {
   let wake: number | undefined
   for (const record of records) {
     const at = record.ambiguous ? record.ambiguous.notBefore : record.state === 'waiting' ? record.nextAttemptAt : undefined
     if (at !== undefined && at > now && (wake === undefined || at < wake)) wake = at
   }
-  return wake
+  return wake === undefined ? undefined : Math.min(wake, now + maxWaitMs)
 }
 
 /** Whether an unresolved ambiguous create waits for a snapshot requested at or after `now`. */
@@ -155,12 +169,14 @@ export class OutboxSender {
     if (reconcile) this.#reconcile(time)
     // Nothing waits for a snapshot: a later ambiguous mutation starts without the backoff of earlier ones.
     else if (!this.#reconciling) this.#resetReconcile()
-    const next = nextToSend(current, time)
+    const { retry, graceMs } = this.#options
+    const maxWaitMs = Math.max(retry.maxDelayMs, graceMs)
+    const next = nextToSend(current, time, retry.maxDelayMs)
     if (next) {
       void this.#send(next)
       return
     }
-    let wake = nextWakeUp(current, time)
+    let wake = nextWakeUp(current, time, maxWaitMs)
     if (reconcile && !this.#reconciling && (wake === undefined || this.#reconcileAfter < wake)) wake = this.#reconcileAfter
     if (wake !== undefined) this.#timer = timers.setTimeout(() => this.kick(), Math.max(0, wake - time))
   }
@@ -171,6 +187,8 @@ export class OutboxSender {
    * started too early, or one with items it could not read), the next one waits out a backoff.
    */
   #reconcile(time: number): void {
+    // A backoff end further ahead than any backoff: the wall clock was set back since.
+    if (this.#reconcileAfter - time > this.#options.retry.maxDelayMs) this.#reconcileAfter = 0
     if (this.#reconciling || time < this.#reconcileAfter) return
     this.#reconciling = true
     const done = (resolvedAll: boolean): void => {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { WorkstreamClient } from '../src/client'
 import { globalTimers } from '../src/environment'
 import type { MutationRecord } from '../src/mutation'
-import { OutboxSender } from '../src/outbox'
+import { nextToSend, nextWakeUp, OutboxSender } from '../src/outbox'
 import { makeEvent, makeSeed } from './support/events'
 
 /** A create whose answer was lost: it waits for a snapshot to say whether it landed. */
@@ -19,8 +19,8 @@ const ambiguousCreate: MutationRecord = {
   ambiguous: { sinceSeq: 0, notBefore: 0 },
 }
 
-function sender(requestSnapshot: () => Promise<void>, records: () => readonly MutationRecord[] = () => [ambiguousCreate]) {
-  const client = { baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000 } as unknown as WorkstreamClient
+function sender(requestSnapshot: () => Promise<void>, records: () => readonly MutationRecord[] = () => [ambiguousCreate], methods: Partial<WorkstreamClient> = {}) {
+  const client = { baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000, ...methods } as unknown as WorkstreamClient
   return new OutboxSender({
     client,
     transferables: undefined,
@@ -94,5 +94,47 @@ describe('OutboxSender: snapshots for ambiguous mutations', () => {
       expect(asked).toEqual([0, 100, 300, 350])
       outbox.dispose()
     }
+  })
+})
+
+describe('the outbox, when the wall clock jumps', () => {
+  const waiting = (nextAttemptAt: number): MutationRecord => ({ id: 'm1', kind: 'delete', eventId: 'a', state: 'waiting', attempts: 1, queuedAt: 0, queuedSeq: 0, nextAttemptAt })
+  const hour = 3_600_000
+
+  it('sends a retry at once whose time is further ahead than any backoff: the clock was set back (bug: it waited an hour)', () => {
+    expect(nextToSend([waiting(1000 + 500)], 1000, 1600)).toBeUndefined()
+    expect(nextToSend([waiting(1000 + hour)], 1000, 1600)?.id).toBe('m1')
+  })
+
+  it('has the sender retry at once, and arm no timer longer than the longest wait', async () => {
+    vi.useFakeTimers({ now: 1_000 })
+    try {
+      const deleted: string[] = []
+      let records = [waiting(1_000 + hour)]
+      const outbox = sender(async () => {}, () => records, {
+        delete: async (id: string) => {
+          deleted.push(id)
+          records = []
+        },
+      })
+      outbox.kick()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(deleted).toEqual(['a'])
+      records = [{ ...ambiguousCreate, ambiguous: { sinceSeq: 0, notBefore: 1_000 + 30 * 24 * hour } }]
+      outbox.kick()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(vi.getTimerCount()).toBe(1)
+      await vi.advanceTimersByTimeAsync(1_000)
+      expect(vi.getTimerCount()).toBe(1)
+      outbox.dispose()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('never wakes later than the longest wait, so no timer exceeds what setTimeout holds (bug: a 30-day jump armed a timer every millisecond)', () => {
+    expect(nextWakeUp([waiting(1000 + 500)], 1000, 1600)).toBe(1500)
+    expect(nextWakeUp([waiting(1000 + 30 * 24 * hour)], 1000, 1600)).toBe(2600)
+    expect(nextWakeUp([{ ...ambiguousCreate, ambiguous: { sinceSeq: 0, notBefore: 1000 + hour } }], 1000, 1600)).toBe(2600)
   })
 })
