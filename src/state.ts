@@ -263,8 +263,9 @@ function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'sn
     if (record.kind === 'create' && record.ambiguous && seq > record.queuedSeq) {
       // An unreadable item of its id proves the create landed too; the caller gets the event as it was sent.
       // A rename already known for it (a record that storage kept after the old leader found it)
-      // names its event: it landed, and is not sent again even if that event is gone since.
-      const known = state.renamed.get(record.seed?.internal_identifier ?? record.eventId)
+      // names its event: it landed, and is not sent again even if that event is gone since. Only
+      // for an id the store made up: one the caller chose may be in use again, by a new create.
+      const known = record.generatedId ? state.renamed.get(record.eventId) : undefined
       const found =
         snapshot.byId.get(record.eventId) ??
         (known !== undefined && record.optimistic ? (snapshot.byId.get(known) ?? { ...record.optimistic, id: known }) : undefined) ??

@@ -286,6 +286,12 @@ class Store implements WorkstreamStore {
     if (!this.#hydrated) this.#clearedWhileLoading = true
     this.#clears++
     this.#dispatch({ type: 'cleared' })
+    // Another tab's logout: the copies this tab wrote of its mutations, aborted with the rest, go too
+    // (one may have landed after that tab's wipe, and the next session would send it).
+    if (!storage && this.#handed.size) {
+      this.#persistence.forgetHanded([...this.#handed])
+      this.#handed.clear()
+    }
     this.#sender.abandon()
     this.#snapshots.reset()
     this.#quarantined = new Set()

@@ -319,6 +319,13 @@ export class TabSync {
       // (unless the clear came from a tab of an older version, which no leader confirms).
       const { id } = message
       if (id !== undefined && (this.#unconfirmedClears.has(id) || this.#clearedIds.includes(id))) return
+      if (id !== undefined && this.#unconfirmedClears.size > 0) {
+        // This tab logged out too, and no leader has confirmed it yet: what it holds came after its
+        // own clear (the next user's), whichever of the two the leader carries out first. It waits
+        // for this one's confirmation as well, and its mutations go to the leader after both.
+        this.#unconfirmedClears.add(id)
+        return
+      }
       if (id !== undefined) this.#clearing(id)
       // What this tab forwarded before is aborted with the rest, whichever version logged out.
       else this.#unacknowledged.clear()
@@ -370,7 +377,9 @@ export class TabSync {
     // Confirmed first: the followers then take the state it leads to, broadcast as it is carried out.
     if (id !== undefined) this.#confirmClear(id)
     if (done) return
-    if (id !== undefined) this.#lastClear = id
+    // A clear from a tab of an older version has no id: one of this tab's own marks it, so that
+    // the mutations newer followers posted before they heard of it are refused like any others.
+    this.#lastClear = id ?? `${this.#host.id}:${++this.#requestCount}`
     this.#host.clear(true)
   }
 

@@ -271,6 +271,37 @@ describe('clear() in a follower', () => {
 })
 
 describe('clear() in the leader', () => {
+  it('sends the next user’s create that a follower makes right after its own clear(), when the leader clears at the same moment (bug: aborted in the tab, and sent all the same)', async () => {
+    const { server, leader, follower } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    // A logout every tab hears at once (a token expiry), then the next user's first create.
+    const clears = [leader.clear(), follower.clear()]
+    const { confirmed } = follower.create(makeSeed('the next user’s create'))
+    await Promise.all(clears)
+    expect((await confirmed).readable).toBe('the next user’s create')
+    await leader.flush()
+    expect(server.events().filter((e) => e.readable === 'the next user’s create')).toHaveLength(1)
+  })
+
+  it('leaves no copy of a follower’s aborted create for the next page load to send (bug: the follower’s copy landed after the wipe, and the next user’s session sent it)', async () => {
+    const { server, leader, follower, storage } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    // The leader's tab logs out; the follower makes a create before the clear reaches it.
+    const clearing = leader.clear()
+    const { confirmed } = follower.create(makeSeed('the last user’s create'))
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    await clearing
+    await follower.dispose()
+    await leader.dispose()
+    const next = makeStore(server, { storage, tabs: false })
+    await next.ready
+    await next.flush()
+    expect(next.outbox).toEqual([])
+    expect(server.requests.count('create')).toBe(0)
+  })
+
   it('aborts a follower’s create made just before the logout: it is neither sent under the next user nor shown (bug: the leader queued it when it arrived after the clear)', async () => {
     const { server, leader, follower } = await twoTabs()
     await leader.refresh()

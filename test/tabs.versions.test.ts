@@ -187,3 +187,31 @@ describe('tabs of two versions of the app', () => {
     await until(follower.outbox$, (o) => o.length === 0)
   })
 })
+
+describe('a logout in a follower of the older version', () => {
+  it('a newer follower’s create on its way to the leader is either aborted and not sent, or sent and confirmed (bug: it was aborted in the tab, and sent for the next user)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join() })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const older = makeStore(server, { storage, tabs: olderVersion(hub.join()) })
+    const newer = makeStore(server, { storage, tabs: hub.join() })
+    await older.ready
+    await newer.ready
+    await leader.refresh()
+    await until(newer.events$, (e) => e.length === 2)
+
+    // The old page logs out; the newer page's create is on the channel as it does.
+    const clearing = older.clear()
+    const { confirmed } = newer.create(makeSeed('the last user’s create'))
+    const outcome = await confirmed.then(() => 'resolved', (error: { kind: string }) => error.kind)
+    await clearing
+    // Let the channel deliver what is on it, then let the leader send what it took.
+    await newer.refresh()
+    await leader.flush()
+    await leader.refresh()
+    const created = server.requests.count('create')
+    expect({ outcome, created }).toEqual(outcome === 'aborted' ? { outcome, created: 0 } : { outcome: 'resolved', created: 1 })
+  })
+})
