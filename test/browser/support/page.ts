@@ -45,7 +45,9 @@ store.errors$.subscribe((error) => errors.push({ kind: error.kind, message: erro
 const list = document.getElementById('events')!
 const status = document.getElementById('status')!
 let firstPaint: PageHarness['firstPaint']
+const renders: string[][] = []
 store.events$.subscribe((events: readonly WorkstreamEvent[]) => {
+  renders.push(events.map((e) => e.id))
   list.replaceChildren(
     ...events.map((event) => {
       const item = document.createElement('li')
@@ -64,6 +66,24 @@ store.status$.subscribe((s) => {
 })
 
 const confirmations = new Map<string, Promise<string>>()
+const outcomes = new Map<string, string>()
+
+/** Opens each of the library's IndexedDB databases in turn (a test reads them directly). */
+async function eachDatabase(read: (db: IDBDatabase) => Promise<void>): Promise<void> {
+  for (const { name } of await indexedDB.databases()) {
+    if (!name?.startsWith('workstream-sync:')) continue
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name)
+      request.onsuccess = () => resolve(request.result)
+      request.onerror = () => reject(request.error)
+    })
+    try {
+      await read(db)
+    } finally {
+      db.close()
+    }
+  }
+}
 
 window.harness = {
   store,
@@ -74,13 +94,21 @@ window.harness = {
   errors,
   cacheReads: () => cacheReads,
   rendered: () => [...list.querySelectorAll('li')].map((item) => item.dataset.id ?? ''),
+  renders,
   create(readable) {
     const { event, confirmed } = store.create(makeSeed(readable))
-    confirmations.set(
-      event.id,
-      confirmed.then((e) => e.id),
+    const id = confirmed.then((e) => e.id)
+    // Noted as it settles, so that a create no test awaits never rejects unhandled.
+    outcomes.set(event.id, 'pending')
+    id.then(
+      () => outcomes.set(event.id, 'confirmed'),
+      (error: unknown) => outcomes.set(event.id, (error as { kind?: string }).kind ?? String(error)),
     )
+    confirmations.set(event.id, id)
     return event.id
+  },
+  outcome(id) {
+    return outcomes.get(id)
   },
   confirmed(id) {
     return confirmations.get(id) ?? Promise.reject(new Error(`No create with id ${id} in this page.`))
@@ -117,6 +145,20 @@ window.harness = {
       }
     }
     return ids.sort()
+  },
+  async storedEntries() {
+    const entries: Array<[string, string]> = []
+    await eachDatabase(async (db) => {
+      const all = (request: IDBRequest) =>
+        new Promise<unknown[]>((resolve, reject) => {
+          request.onsuccess = () => resolve(request.result as unknown[])
+          request.onerror = () => reject(request.error)
+        })
+      const store = db.transaction('entries', 'readonly').objectStore('entries')
+      const [keys, values] = await Promise.all([all(store.getAllKeys()), all(getAll.call(store))])
+      keys.forEach((key, i) => entries.push([`${db.name} ${String(key)}`, JSON.stringify(values[i])]))
+    })
+    return entries
   },
   async waitForCachedEvents(count, timeoutMs = 10_000) {
     const deadline = performance.now() + timeoutMs

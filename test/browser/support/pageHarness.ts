@@ -13,10 +13,19 @@ export interface PageHarness {
   cacheReads(): number
   /** The ids the page shows, in order. */
   rendered(): string[]
+  /** The ids of every render of the event list since the page loaded, in order (the first is the store's initial value). */
+  readonly renders: ReadonlyArray<readonly string[]>
   /** Creates an event from a valid seed; returns its optimistic id at once. */
   create(readable: string): string
   /** Resolves with the server's id once the create with this optimistic id is confirmed. */
   confirmed(id: string): Promise<string>
+  /**
+   * How the create with this optimistic id ended so far: `'pending'`, `'confirmed'`, or the
+   * `kind` of the error its promise rejected with (such as `'aborted'`); undefined for no such create.
+   */
+  outcome(id: string): string | undefined
+  /** Every entry of the library's IndexedDB databases, as `[database and key, value as JSON]`, read directly. */
+  storedEntries(): Promise<Array<[string, string]>>
   /** The event ids in this page's IndexedDB cache, read directly from the database. */
   cachedEventIds(): Promise<string[]>
   /**
