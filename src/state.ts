@@ -108,6 +108,10 @@ const RENAMES_KEPT = 1000
 const ABORTED_BY_DELETE: MutationError = { kind: 'aborted', message: 'The create was cancelled by a delete of its event before it reached the server.' }
 const DISCARDED: MutationError = { kind: 'aborted', message: 'The mutation was discarded from the dead-letter list.' }
 const CLEARED: MutationError = { kind: 'aborted', message: 'The store was cleared before the mutation was confirmed.' }
+const CLEARED_ON_THE_WIRE: MutationError = {
+  kind: 'aborted',
+  message: 'The store was cleared while the mutation was on its way to the server or waiting for a snapshot to say whether it landed: the server may have carried it out. A snapshot shows whether it did.',
+}
 
 /** The pure reducer of the sync state. */
 export function reduce(state: SyncState, action: SyncAction): SyncState {
@@ -198,7 +202,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
         ...initialState,
         requestedSeq: base.requestedSeq,
         appliedSeq: base.requestedSeq,
-        settled: base.records.filter((r) => r.state !== 'confirmed').map((r) => rejected(r, CLEARED)),
+        settled: base.records.filter((r) => r.state !== 'confirmed').map((r) => rejected(r, r.state === 'sending' || r.ambiguous ? CLEARED_ON_THE_WIRE : CLEARED)),
       }
   }
 }

@@ -78,8 +78,9 @@ export interface WorkstreamStore {
   discardMutation(mutationId: string): void
   /**
    * Wipes the cache and the outbox (for example on logout), in every tab: a follower has the
-   * leader clear too. Pending promises reject with kind `aborted`; a send on the wire is aborted.
-   * Mutations made after the call are kept.
+   * leader clear too. Pending promises reject with kind `aborted`; a send on the wire is aborted,
+   * and its caller is told that the server may have carried it out. Mutations made after the call
+   * are kept.
    */
   clear(): Promise<void>
   /**

@@ -211,6 +211,14 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
     })
   })
 
+  it('tells the callers of mutations on the wire, when the store is cleared, that the server may have carried them out (bug: the same "aborted" as for those never sent)', () => {
+    const state = reduce(run(queued(createRecord('m1', 'c')), sent('m1'), queued(createRecord('m2', 'd'))), { type: 'cleared' })
+    expect(state.settled.map((s) => [s.mutationId, s.outcome === 'rejected' && /may have carried it out/.test(s.error.message)])).toEqual([
+      ['m1', true],
+      ['m2', false],
+    ])
+  })
+
   it('cancels an ambiguous create and its delete when a late snapshot shows it never landed', () => {
     let state = run(requested(1), snapshot(1), queued(createRecord('m1', 'c', 1)), sent('m1'), ambiguous('m1', 1000), queued(deleteRecord('m2', 'c', 1)))
     expect(view(state)).toEqual(['a', 'b'])

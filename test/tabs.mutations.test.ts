@@ -271,6 +271,19 @@ describe('clear() in a follower', () => {
 })
 
 describe('clear() in the leader', () => {
+  it('sends the next user’s create that the leader makes right after its own clear(), when a follower clears at the same moment (bug: the follower’s clear, arriving after, wiped it)', async () => {
+    const { server, leader, follower } = await twoTabs()
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    const clears = [leader.clear(), follower.clear()]
+    await clears[0]
+    const { confirmed } = leader.create(makeSeed('the next user’s create'))
+    await Promise.all(clears)
+    expect((await confirmed).readable).toBe('the next user’s create')
+    await leader.flush()
+    expect(server.events().filter((e) => e.readable === 'the next user’s create')).toHaveLength(1)
+  })
+
   it('sends the next user’s create that a follower makes right after its own clear(), when the leader clears at the same moment (bug: aborted in the tab, and sent all the same)', async () => {
     const { server, leader, follower } = await twoTabs()
     await leader.refresh()
