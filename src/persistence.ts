@@ -48,6 +48,8 @@ export interface PersistedData {
   readonly clientIdsHonoured?: true
   /** Storage held a cache this version cannot read (another format), which was discarded: its outbox is unknown, not empty. */
   readonly discarded?: true
+  /** The clear (logout) the leader that wrote the cache carried out last: what storage holds came after it. */
+  readonly clearedBy?: string
 }
 
 /** What save() records: the parts of the sync state that outlive a page. */
@@ -66,6 +68,7 @@ interface Meta extends SegmentLayout {
   readonly lastSyncedAt?: number
   readonly renamed?: Renames
   readonly clientIdsHonoured?: true
+  readonly clearedBy?: string
 }
 
 export interface PersistenceOptions {
@@ -95,6 +98,8 @@ export class Persistence {
   #savedRecords = new Map<string, MutationRecord>()
   #savedSyncedAt: number | undefined
   #savedNaming: Naming = NO_NAMING
+  /** The last clear carried out here or by the leader that wrote what was read, for the meta record. */
+  #clearedBy: string | undefined
   #metaSaved = false
   #pending = new Map<string, unknown>()
   #writing: Promise<void> = Promise.resolve()
@@ -197,6 +202,9 @@ export class Persistence {
     this.#savedSyncedAt = meta.lastSyncedAt
     const renamed = readRenames(meta.renamed)
     const clientIdsHonoured = meta.clientIdsHonoured === true
+    // What the leader that wrote this cache carried out; this cache's own clears are not in it.
+    const clearedBy = typeof meta.clearedBy === 'string' ? meta.clearedBy : undefined
+    if (clearedBy !== undefined) this.#clearedBy = clearedBy
     this.#savedNaming = { renamed: new Map(renamed), clientIdsHonoured }
     this.#metaSaved = !onlyHanded
     // The meta record no longer lists the unreadable segments.
@@ -204,7 +212,7 @@ export class Persistence {
     // A write failed during the read: the memory area now written to holds none of what was read,
     // so the next save writes all of it there, not a delta against storage it no longer uses.
     if (this.#fellBack !== fellBack) this.#nothingSaved()
-    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}) }
+    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}), ...(clearedBy !== undefined ? { clearedBy } : {}) }
   }
 
   /**
@@ -324,7 +332,9 @@ export class Persistence {
    * the wipe lands before whatever another tab writes once it hears of the clear. Writes queued
    * and not yet issued are dropped.
    */
-  async clear(): Promise<void> {
+  /** `id` names the clear carried out, for the meta record written next (see PersistedData.clearedBy). */
+  async clear(id?: string): Promise<void> {
+    this.#clearedBy = id
     this.#clears++
     this.#pending.clear()
     this.#nothingSaved()
@@ -415,6 +425,7 @@ export class Persistence {
       ...(lastSyncedAt !== undefined ? { lastSyncedAt } : {}),
       ...(renamed.size ? { renamed: [...renamed] } : {}),
       ...(clientIdsHonoured ? { clientIdsHonoured } : {}),
+      ...(this.#clearedBy !== undefined ? { clearedBy: this.#clearedBy } : {}),
     }
     this.#pending.set(META_KEY, meta)
     this.#savedSyncedAt = lastSyncedAt

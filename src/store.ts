@@ -114,8 +114,8 @@ class Store implements WorkstreamStore {
       syncError: () => this.#lastError,
       reportFailure: (failure, record) => this.#out.reportMutationFailure(failure, record),
       showStatus: () => this.#emitStatus(),
-      clear: (storage) => {
-        this.#clearHere(storage).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed (this tab goes on from memory; reloading it reads the storage again)')))
+      clear: (storage, id) => {
+        this.#clearHere(storage, id).catch((error: unknown) => this.#report(toSyncError(error, 'storage', 'Clearing the cache for another tab failed (this tab goes on from memory; reloading it reads the storage again)')))
       },
       visible: options.visible,
       timers: options.timers,
@@ -277,11 +277,12 @@ class Store implements WorkstreamStore {
     if (this.#disposed) return handled(Promise.reject(disposedError('clear()')))
     // The leader holds the outbox and sends it: a logout in any tab must reach it, and the
     // followers must abort what they handed to it that it has not taken yet.
-    this.#tabSync.clear()
-    return this.#clearHere()
+    const id = this.#tabSync.clear()
+    return this.#clearHere(true, id)
   }
 
-  #clearHere(storage = true): Promise<void> {
+  /** `id` names the clear, for the cache's meta record (see Persistence.clear). */
+  #clearHere(storage = true, id?: string): Promise<void> {
     // A cache still loading was read before the clear: what it holds must not come back.
     if (!this.#hydrated) this.#clearedWhileLoading = true
     this.#clears++
@@ -296,7 +297,7 @@ class Store implements WorkstreamStore {
     this.#snapshots.reset()
     this.#quarantined = new Set()
     // Mutations queued from now on (the next user's) are written after the wipe, in full.
-    return storage ? this.#persistence.clear() : Promise.resolve()
+    return storage ? this.#persistence.clear(id) : Promise.resolve()
   }
 
   dispose(): Promise<void> {
@@ -378,9 +379,15 @@ class Store implements WorkstreamStore {
     // The storage holds the old leader's outbox as it last saved it, and mutations other tabs
     // wrote; it is also what the delta writes must now be computed against.
     const clears = this.#clears
+    let stored: PersistedData | undefined = await this.#persistence.load(true)
     // A clear() that no leader confirmed: the old leader's last writes may have landed after its
-    // wipe. Storage is wiped again, not read; what this tab queued since, it holds and saves.
-    const stored = this.#tabSync.clearing ? await this.#persistence.clear().then(() => undefined) : await this.#persistence.load(true)
+    // wipe, unless its meta record says it carried the clear out before it wrote what was read
+    // (then that is the next user's). Otherwise storage is wiped again, and what was read goes;
+    // what this tab queued since, it holds and saves.
+    if (this.#tabSync.clearing && !this.#tabSync.carriedOut(stored.clearedBy)) {
+      stored = undefined
+      if (!this.#disposed) await this.#persistence.clear(this.#tabSync.lastClear)
+    }
     if (this.#disposed) return
     this.#persistence.dropCopiesLeftBehind()
     if (!this.#tabs.isLeader) return

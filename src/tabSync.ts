@@ -18,9 +18,9 @@ export interface TabSyncHost extends TabVisibilityHost {
   /**
    * Clears the view and the outbox, as a follower's clear() asked, and with `storage` the cache
    * (the leader's part: the follower that asked has wiped it, and a follower's wipe could land
-   * over the leader's writes from after the clear).
+   * over the leader's writes from after the clear). `id` names the clear the leader carries out.
    */
-  clear(storage: boolean): void
+  clear(storage: boolean, id?: string): void
   /** Whether this store's storage failed and its cache lives in memory. */
   storageFailed(): boolean
   /** Whether the store has read its cache: a leader answers hellos only then, and says so. */
@@ -159,17 +159,32 @@ export class TabSync {
    * it. A leader tells the followers it clears (they abort what they forwarded that it has not
    * acknowledged), and confirms it at once: its states from now on are from after the clear.
    */
-  clear(): void {
+  clear(): string {
     const id = `${this.#host.id}:${++this.#requestCount}`
     if (this.#tabs.isLeader) {
       this.#lastClear = id
       this.#tabs.post({ type: 'clear', from: this.#host.id, id })
       this.#confirmClear(id)
-      return
+      return id
     }
     const after = this.#knowsLastClear ? { after: this.#lastClear } : {}
     this.#clearing(id)
     this.#tabs.post({ type: 'clear', from: this.#host.id, id, ...after })
+    return id
+  }
+
+  /**
+   * Follower taking over with a clear unconfirmed: whether storage's cache was written after the
+   * old leader carried out the latest clear this tab knows of (`clearedBy`, from its meta record).
+   * Then it holds the next user's data only, and is read; otherwise it is wiped.
+   */
+  carriedOut(clearedBy: string | undefined): boolean {
+    return clearedBy !== undefined && this.clearing && clearedBy === this.#lastClear
+  }
+
+  /** The latest clear this tab knows of, which a takeover that wipes storage carries out. */
+  get lastClear(): string | undefined {
+    return this.#lastClear ?? undefined
   }
 
   /**
@@ -385,7 +400,7 @@ export class TabSync {
     // A clear from a tab of an older version has no id: one of this tab's own marks it, so that
     // the mutations newer followers posted before they heard of it are refused like any others.
     this.#lastClear = id ?? `${this.#host.id}:${++this.#requestCount}`
-    this.#host.clear(true)
+    this.#host.clear(true, this.#lastClear)
   }
 
   #confirmClear(id: string): void {

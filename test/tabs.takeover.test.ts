@@ -403,6 +403,32 @@ describe('clear() in a follower while the leader tab is closing', () => {
   })
 })
 
+describe('a follower that takes over before the leader’s confirmation of its logout reaches it', () => {
+  it('sends the next user’s create the old leader queued after it carried the logout out (bug: the takeover wiped it)', async () => {
+    const messages = holdable()
+    const { server, leader, follower, storage } = await twoTabs(0, { leaderOnline: false, wrapFollowerTabs: messages.wrap })
+    await leader.refresh()
+    await until(follower.events$, (events) => events.length === 2)
+    // The follower logs out; what the leader says back reaches it only after it took over.
+    messages.hold()
+    const clearing = follower.clear()
+    await until(leader.status$, (status) => status.lastSyncedAt === undefined)
+    // The next user makes a note in the leader's tab, and closes that tab.
+    leader.create(makeSeed('the next user’s note')).confirmed.catch(() => {})
+    await until(leader.outbox$, (outbox) => outbox.length === 1)
+    await leader.dispose()
+    await clearing
+    await until(follower.status$, (status) => status.isLeader && status.phase !== 'hydrating')
+    messages.release()
+    await follower.flush()
+    expect(server.events().filter((e) => e.readable === 'the next user’s note')).toHaveLength(1)
+    await follower.dispose()
+    const reloaded = makeStore(server, { storage, tabs: false })
+    await reloaded.ready
+    expect(reloaded.outbox).toEqual([])
+  })
+})
+
 describe('clear() in a follower while the leader is fine', () => {
   it('shows no state the leader sent before the logout, and follows the leader again once it has cleared (bug: the last user’s events showed again for a moment)', async () => {
     const messages = holdable()
