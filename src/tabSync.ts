@@ -98,8 +98,6 @@ export class TabSync {
    * carried out last (null: none). A leader refuses the mutations of a tab that knew of another.
    */
   #lastClear: string | null = null
-  /** Follower: whether #lastClear is known (from a leader's state, or a clear heard or made). */
-  #knowsLastClear = false
   readonly #visibility: TabVisibility
 
   constructor(tabs: TabCoordinator, host: TabSyncHost) {
@@ -167,9 +165,8 @@ export class TabSync {
       this.#confirmClear(id)
       return id
     }
-    const after = this.#knowsLastClear ? { after: this.#lastClear } : {}
     this.#clearing(id)
-    this.#tabs.post({ type: 'clear', from: this.#host.id, id, ...after })
+    this.#tabs.post({ type: 'clear', from: this.#host.id, id })
     return id
   }
 
@@ -315,7 +312,7 @@ export class TabSync {
       }
       else if (message.type === 'mutation') this.#forwarded(message)
       else if (message.type === 'command') this.#command(message.command, message.mutationId)
-      else if (message.type === 'clear') this.#clearFor(message.id, message.after)
+      else if (message.type === 'clear') this.#clearFor(message.id)
       else if (message.type === 'visibility') this.#visibility.followerSaid(message.from, message.visible === true)
       else if (message.type === 'refresh') this.#refreshFor(message.from, message.id)
       return
@@ -385,15 +382,13 @@ export class TabSync {
   /** Follower: a clear is under way. What it forwarded before is gone with it, and must not be posted again. */
   #clearing(id: string): void {
     this.#lastClear = id
-    this.#knowsLastClear = true
     this.#unconfirmedClears.add(id)
     this.#unacknowledged.clear()
   }
 
   /** Leader: carries out a follower's clear once, and confirms it (a clear without an id, from an older tab, every time). */
-  #clearFor(id: string | undefined, after?: string | null): void {
-    // A follower that cleared without having heard of this tab's last clear: the same logout.
-    const done = id !== undefined && (this.#clearedIds.includes(id) || (after !== undefined && after !== this.#lastClear))
+  #clearFor(id: string | undefined): void {
+    const done = id !== undefined && this.#clearedIds.includes(id)
     // Confirmed first: the followers then take the state it leads to, broadcast as it is carried out.
     if (id !== undefined) this.#confirmClear(id)
     if (done) return
@@ -495,10 +490,7 @@ export class TabSync {
     this.#leaderStorageFailed = message.storageFailed === true
     const errorChanged = this.#followSyncError(message.syncError)
     // Its mutations go to that leader with the last clear it carried out: posted again, they are taken.
-    if (message.lastClear !== undefined) {
-      this.#lastClear = message.lastClear
-      this.#knowsLastClear = true
-    }
+    if (message.lastClear !== undefined) this.#lastClear = message.lastClear
     const before = this.#host.state().records
     // This tab's settlements hold whatever the state: a refused delta must not lose them.
     const mine = message.settled.filter((s) => s.origin === this.#host.id)

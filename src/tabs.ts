@@ -86,14 +86,6 @@ export type TabMessage =
       readonly from: string
       /** Names the clear in the confirmation; left out by a tab of an older version. */
       readonly id?: string
-      /**
-       * The last clear the sending follower knew of when it cleared (null: none); left out when it
-       * had not followed a leader yet, when sent again to a new leader, and by older versions. A
-       * leader whose last clear is another one (the follower had not heard of it) confirms this
-       * one without clearing again: both ended the same session, and what the leader holds since
-       * its own is the next user's.
-       */
-      readonly after?: string | null
     }
   /**
    * Leader → all: the leader carried out a follower's clear. Its state messages from now on come
