@@ -16,7 +16,7 @@ export type { WorkstreamSyncErrorKind, WorkstreamSyncErrorOptions } from './erro
 export { memoryStorage, indexedDbStorage } from './storage'
 export type { IndexedDbStorageOptions, SyncStorage, SyncStorageArea } from './storage'
 export type { SyncPhase, SyncStatus } from './status'
-export type { MutationError, MutationRecord, MutationState, PendingMutation, Settlement } from './mutation'
+export type { MutationError, MutationFailure, MutationRecord, MutationState, PendingMutation, Settlement } from './mutation'
 export type { EventChanges } from './view'
 export type { RetryOptions } from './retry'
 export type { LogLevel, LoggerOptions, LogSink } from './logger'
