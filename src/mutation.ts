@@ -75,13 +75,17 @@ export interface MutationRecord {
 
 /** A failed send of a mutation, as the leader tells the tab whose caller made it. */
 export interface MutationFailure {
+  /** The outbox mutation that failed (see `PendingMutation.id`). */
   readonly mutationId: string
   /** The store instance (tab) that made the mutation. */
   readonly origin: string
   /** What happens to it next: rolled back, sent again, or a dead letter. */
   readonly outcome: 'permanent' | 'retry' | 'dead'
+  /** What failed. */
   readonly error: MutationError
+  /** When it is sent again (epoch ms), for outcome 'retry'. Default: none. */
   readonly nextAttemptAt?: number
+  /** Until when (epoch ms) a snapshot cannot say a create whose send may have landed is not there. Default: none. */
   readonly ambiguousUntil?: number
 }
 
