@@ -114,36 +114,25 @@ window.harness = {
     return confirmations.get(id) ?? Promise.reject(new Error(`No create with id ${id} in this page.`))
   },
   async cachedEventIds() {
-    const databases = await indexedDB.databases()
     const ids: string[] = []
-    for (const { name } of databases) {
-      if (!name?.startsWith('workstream-sync:')) continue
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const request = indexedDB.open(name)
-        request.onsuccess = () => resolve(request.result)
-        request.onerror = () => reject(request.error)
-      })
-      try {
-        // The events are in the segments the meta record lists; each segment's ids name its events.
-        const read = (key: string) =>
-          new Promise<unknown>((resolve, reject) => {
-            const request = db.transaction('entries', 'readonly').objectStore('entries').get(key)
-            request.onsuccess = () => resolve(request.result)
-            request.onerror = () => reject(request.error)
-          })
-        const meta = (await read('meta')) as { segments?: number[] } | undefined
-        const live = new Set<string>()
-        const removed = new Set<string>()
-        for (const seq of [...(meta?.segments ?? [])].reverse()) {
-          const segment = (await read(`s:${seq}`)) as { ids: string[]; removed: string[] }
-          for (const id of segment.removed) if (!live.has(id)) removed.add(id)
-          for (const id of segment.ids) if (!removed.has(id)) live.add(id)
-        }
-        ids.push(...live)
-      } finally {
-        db.close()
+    await eachDatabase(async (db) => {
+      // The events are in the segments the meta record lists; each segment's ids name its events.
+      const read = (key: string) =>
+        new Promise<unknown>((resolve, reject) => {
+          const request = db.transaction('entries', 'readonly').objectStore('entries').get(key)
+          request.onsuccess = () => resolve(request.result)
+          request.onerror = () => reject(request.error)
+        })
+      const meta = (await read('meta')) as { segments?: number[] } | undefined
+      const live = new Set<string>()
+      const removed = new Set<string>()
+      for (const seq of [...(meta?.segments ?? [])].reverse()) {
+        const segment = (await read(`s:${seq}`)) as { ids: string[]; removed: string[] }
+        for (const id of segment.removed) if (!live.has(id)) removed.add(id)
+        for (const id of segment.ids) if (!removed.has(id)) live.add(id)
       }
-    }
+      ids.push(...live)
+    })
     return ids.sort()
   },
   async storedEntries() {
