@@ -1,4 +1,4 @@
-import type { WorkstreamSyncErrorKind } from './errors'
+import type { WorkstreamSyncError, WorkstreamSyncErrorKind } from './errors'
 import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
 
 /** Where a mutation is: waiting its turn, on the wire, waiting to retry, or a dead letter. */
@@ -87,6 +87,11 @@ export interface MutationFailure {
   readonly nextAttemptAt?: number
   /** Until when (epoch ms) a snapshot cannot say a create whose send may have landed is not there. Default: none. */
   readonly ambiguousUntil?: number
+}
+
+/** An error as plain data, as a record keeps it and a tab message carries it. */
+export function plainError(error: WorkstreamSyncError): MutationError {
+  return { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }
 }
 
 /** How a mutation ended, for the caller's promise. */

@@ -3,7 +3,7 @@ import { WorkstreamSyncError } from './errors'
 import type { Timers } from './environment'
 import { fingerprintMatches } from './fingerprint'
 import type { WorkstreamEvent } from './models'
-import type { MutationError, MutationRecord } from './mutation'
+import { plainError, type MutationRecord } from './mutation'
 import { backoffDelay, type ResolvedRetryOptions } from './retry'
 import type { SyncAction } from './state'
 
@@ -84,7 +84,7 @@ export function decideFailure(record: MutationRecord, error: WorkstreamSyncError
   if (record.kind === 'delete' && error.kind === 'http' && error.status === 404) {
     return { type: 'mutationConfirmed', id: record.id }
   }
-  const plain: MutationError = { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }
+  const plain = plainError(error)
   // 409 means "that id is taken": by this create's own earlier attempt, if it had one that may have
   // landed, or if the id is one the store made up (a request delivered twice on its way); on a
   // first attempt with an id the caller chose, by another event (that id is in use).

@@ -36,10 +36,8 @@ export type SyncAction =
       now: number
       graceMs: number
       lastSyncedAt?: number
-      /** The renames storage kept: a delete by a client id after a reload still goes to the server's id. */
-      renamed?: Renames
-      /** Storage says the server was seen to keep client ids. */
-      clientIdsHonoured?: boolean
+      /** What storage kept of how the server names created events. */
+      naming?: StoredNaming
     }
   | { type: 'snapshotRequested'; seq: number }
   | {
@@ -74,9 +72,8 @@ export type SyncAction =
       trustCopies: boolean
       /** Mutations this tab saw leave the old leader's outbox: ended, though storage may not have caught up. */
       ended: readonly string[]
-      /** The renames the old leader saved: this tab heard only those made while it listened. */
-      renamed?: Renames
-      clientIdsHonoured?: boolean
+      /** What the old leader saved of how the server names created events: this tab heard only what happened while it listened. */
+      naming?: StoredNaming
       now: number
       graceMs: number
     }
@@ -89,6 +86,14 @@ export type SyncAction =
 
 /** Renames as storage keeps them, oldest first: [client id, server id]. */
 export type Renames = ReadonlyArray<readonly [string, string]>
+
+/** How the server names created events, as storage keeps it (see SyncState.renamed and clientIdsHonoured). */
+export interface StoredNaming {
+  /** A delete by a client id after a reload still goes to the server's id. */
+  readonly renamed?: Renames
+  /** The server was seen to keep client ids. */
+  readonly clientIdsHonoured?: boolean
+}
 
 export const initialState: SyncState = {
   server: EMPTY_SNAPSHOT,
@@ -139,12 +144,13 @@ function rename(renamed: Map<string, string>, clientId: string, serverId: string
   if (renamed.size > RENAMES_KEPT) renamed.delete(renamed.keys().next().value!)
 }
 
-/** `state`'s renames after those read from storage, which are older; at most RENAMES_KEPT. */
-function withStoredRenames(state: SyncState, stored: Renames | undefined): ReadonlyMap<string, string> {
-  if (!stored?.length) return state.renamed
+/** `state`'s naming with storage's: its renames after those read, which are older (at most RENAMES_KEPT). */
+function withStoredNaming(state: SyncState, stored: StoredNaming | undefined): Pick<SyncState, 'renamed' | 'clientIdsHonoured'> {
+  const clientIdsHonoured = state.clientIdsHonoured || stored?.clientIdsHonoured === true
+  if (!stored?.renamed?.length) return { renamed: state.renamed, clientIdsHonoured }
   const renamed = new Map<string, string>()
-  for (const [clientId, serverId] of [...stored, ...state.renamed]) rename(renamed, clientId, serverId)
-  return renamed
+  for (const [clientId, serverId] of [...stored.renamed, ...state.renamed]) rename(renamed, clientId, serverId)
+  return { renamed, clientIdsHonoured }
 }
 
 function reduceRecords(state: SyncState, action: SyncAction): SyncState {
@@ -176,12 +182,12 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       const known = new Set(copies.map((r) => r.id))
       const ended = new Set(action.ended)
       const merged = [...copies, ...action.records.filter((r) => !known.has(r.id) && !ended.has(r.id))]
-      const renamed = withStoredRenames(base, action.renamed)
-      const records = merged.map((r) => fromEarlierSession(toServerId(r, merged, renamed), action.now, action.graceMs))
+      const naming = withStoredNaming(base, action.naming)
+      const records = merged.map((r) => fromEarlierSession(toServerId(r, merged, naming.renamed), action.now, action.graceMs))
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
-      return { ...base, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled, renamed, clientIdsHonoured: base.clientIdsHonoured || action.clientIdsHonoured === true }
+      return { ...base, ...naming, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
       return update(base, action.id, (r) => ({ ...withLookalikes(base, r), state: 'sending', attempts: r.attempts + 1 }))
@@ -211,13 +217,12 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
   const known = new Set(state.records.map((r) => r.id))
   const restored = action.records.filter((r) => !known.has(r.id)).map((r) => fromEarlierSession(r, action.now, action.graceMs))
   const useCache = state.source === 'none' && action.snapshot !== undefined
-  const renamed = withStoredRenames(state, action.renamed)
+  const naming = withStoredNaming(state, action.naming)
   // A delete made while the cache loaded, by a client id the server renamed before this session.
-  const own = renamed === state.renamed ? state.records : state.records.map((r) => (r.state === 'queued' ? toServerId(r, state.records, renamed) : r))
+  const own = naming.renamed === state.renamed ? state.records : state.records.map((r) => (r.state === 'queued' ? toServerId(r, state.records, naming.renamed) : r))
   return {
     ...state,
-    renamed,
-    clientIdsHonoured: state.clientIdsHonoured || action.clientIdsHonoured === true,
+    ...naming,
     ...(useCache ? { server: action.snapshot!, source: 'cache' as const } : {}),
     lastSyncedAt: state.lastSyncedAt ?? action.lastSyncedAt,
     records: restored.length ? [...restored, ...own] : own,

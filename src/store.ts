@@ -398,7 +398,7 @@ class Store implements WorkstreamStore {
     // This tab's copy of the outbox wins where storage cannot be believed: the old leader's failed,
     // this tab's failed, or it held a cache this version cannot read (a tab of another version led).
     const trustCopies = this.#tabSync.leaderStorageFailed || this.#persistence.fellBack || read?.discarded === true
-    this.#dispatch({ type: 'promoted', records: read?.records ?? [], ...(read?.renamed ? { renamed: read.renamed } : {}), ...(read?.clientIdsHonoured ? { clientIdsHonoured: true } : {}), origin: this.#id, trustCopies, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
+    this.#dispatch({ type: 'promoted', records: read?.records ?? [], ...(read ? { naming: read } : {}), origin: this.#id, trustCopies, ended: this.#tabSync.endedIds, now: this.#o.now(), graceMs: this.#o.graceMs })
     this.#persistence.save(this.#state)
     this.#tabSync.lead()
     this.#o.logger.info('this tab is now the leader')
@@ -436,7 +436,7 @@ class Store implements WorkstreamStore {
     // This tab's own mutations are in its state, or have ended (a delete cancelled a create): the
     // copy that the cache read of one may be from before that.
     const records = data.records.filter((r) => !this.#handed.has(r.id))
-    this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}), ...(data.renamed ? { renamed: data.renamed } : {}), ...(data.clientIdsHonoured ? { clientIdsHonoured: true } : {}) })
+    this.#dispatch({ type: 'hydrated', snapshot: data.snapshot, records, now: this.#o.now(), graceMs: this.#o.graceMs, ...(data.lastSyncedAt !== undefined ? { lastSyncedAt: data.lastSyncedAt } : {}), naming: data })
     if (this.#tabs.isLeader && this.#state.source === 'cache' && data.texts) this.#snapshots.seed(this.#state.server, data.texts)
     this.#hydrated = true
     this.#o.logger.debug(`hydrated ${data.snapshot?.events.length ?? 0} events and ${data.records.length} mutations from ${this.#o.storage.kind} storage`)

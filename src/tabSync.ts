@@ -2,7 +2,7 @@ import type { SignalSource } from './environment'
 import { jsonEqual } from './equal'
 import { disposedError, toSyncError, WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
-import type { MutationError, MutationFailure, MutationRecord, Settlement } from './mutation'
+import { plainError, type MutationError, type MutationFailure, type MutationRecord, type Settlement } from './mutation'
 import type { SyncAction, SyncState } from './state'
 import type { TabCoordinator, TabMessage } from './tabs'
 import { TabVisibility, type TabVisibilityHost } from './tabVisibility'
@@ -215,7 +215,7 @@ export class TabSync {
    */
   restate(): void {
     if (this.#sentServer === undefined) return
-    if (this.#host.storageFailed() === this.#sentStorageFailed && jsonEqual(plainError(this.#host.syncError()), this.#sentSyncError)) return
+    if (this.#host.storageFailed() === this.#sentStorageFailed && jsonEqual(plainErrorOf(this.#host.syncError()), this.#sentSyncError)) return
     this.#post(this.#host.state(), [], false)
   }
 
@@ -279,7 +279,7 @@ export class TabSync {
     this.#sentServer = state.server
     this.#version++
     this.#sentStorageFailed = this.#host.storageFailed()
-    this.#sentSyncError = plainError(this.#host.syncError())
+    this.#sentSyncError = plainErrorOf(this.#host.syncError())
     const beside = { lastClear: this.#lastClear, ...(this.#sentStorageFailed ? { storageFailed: true } : {}), ...(this.#sentSyncError ? { syncError: this.#sentSyncError } : {}), ...(failed.length ? { failed } : {}) }
     this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...beside })
   }
@@ -556,9 +556,8 @@ export class TabSync {
   }
 }
 
-/** An error as a message carries it. */
-function plainError(error: WorkstreamSyncError | undefined): MutationError | undefined {
-  return error && { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }
+function plainErrorOf(error: WorkstreamSyncError | undefined): MutationError | undefined {
+  return error && plainError(error)
 }
 
 /** An error a message carried, as this tab reports it. */

@@ -178,7 +178,7 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
       // The old leader found the create as server-7 and let its record go; storage still had the
       // record as sent, and the renames saved with the cache say where it went.
       let state = run(requested(1), snapshot(1, [a, b]))
-      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m1', 'c', 1, at), state: 'sending', attempts: 1, generatedId: true }], now: 1000, graceMs: 0, renamed: [['c', 'server-7']] })
+      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m1', 'c', 1, at), state: 'sending', attempts: 1, generatedId: true }], now: 1000, graceMs: 0, naming: { renamed: [['c', 'server-7']] } })
       state = [requested(2), snapshot(2, [lookalike('server-7'), a, b], 2000)].reduce(reduce, state)
       expect(state.settled).toEqual([{ mutationId: 'm1', outcome: 'resolved', event: lookalike('server-7') }])
       expect(nextToSend(state.records, 5000)).toBeUndefined()
@@ -186,7 +186,7 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
 
     it('do not send again a create whose rename is known, though its event is gone since (bug: it came back)', () => {
       let state = run(requested(1), snapshot(1, [a, b]))
-      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m1', 'c', 1, at), state: 'sending', attempts: 1, generatedId: true }], now: 1000, graceMs: 0, renamed: [['c', 'server-7']] })
+      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m1', 'c', 1, at), state: 'sending', attempts: 1, generatedId: true }], now: 1000, graceMs: 0, naming: { renamed: [['c', 'server-7']] } })
       state = [requested(2), snapshot(2, [a, b], 2000)].reduce(reduce, state)
       expect(state.settled).toMatchObject([{ mutationId: 'm1', outcome: 'resolved', event: { id: 'server-7' } }])
       expect(state.records).toEqual([])
@@ -196,7 +196,7 @@ describe('rule 3: creates are resolved through snapshots after an ambiguous fail
     it('do not take the rename of an earlier create for a new one that uses the client id the caller chose again (bug: it was confirmed as the old event, and lost)', () => {
       // 'c' was named server-7, then deleted; a new create with internal_identifier 'c' did not land.
       let state = run(requested(1), snapshot(1, [a, b]))
-      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m2', 'c', 1, at), state: 'sending', attempts: 1 }], now: 1000, graceMs: 0, renamed: [['c', 'server-7']] })
+      state = reduce(state, { type: 'hydrated', snapshot: undefined, records: [{ ...createRecord('m2', 'c', 1, at), state: 'sending', attempts: 1 }], now: 1000, graceMs: 0, naming: { renamed: [['c', 'server-7']] } })
       state = [requested(2), snapshot(2, [a, b], 2000)].reduce(reduce, state)
       expect(state.settled).toEqual([])
       expect(nextToSend(state.records, 5000)?.id).toBe('m2')
