@@ -170,3 +170,23 @@ function describeState(r: MutationRecord): string {
   ].filter(Boolean)
   return details.length ? ` (${details.join('; ')})` : ''
 }
+
+/** The error of a create that a delete of its event cancelled before it reached the server. */
+export const ABORTED_BY_DELETE: MutationError = { kind: 'aborted', message: 'The create was cancelled by a delete of its event before it reached the server.' }
+
+/** The settlement of a mutation that happened: its caller's promise resolves (with the event, for a create). */
+export function resolved(record: MutationRecord, event?: WorkstreamEvent): Settlement {
+  return { mutationId: record.id, outcome: 'resolved', ...(record.origin ? { origin: record.origin } : {}), ...(event ? { event } : {}) }
+}
+
+/** The settlement of a mutation that will never happen: its caller's promise rejects with `error`. */
+export function rejected(record: MutationRecord, error: MutationError): Settlement {
+  return { mutationId: record.id, outcome: 'rejected', error, ...(record.origin ? { origin: record.origin } : {}) }
+}
+
+/** A copy of `value` without `keys` (absent, not undefined: records are compared and stored as plain data). */
+export function withoutKeys<T extends object, K extends keyof T>(value: T, ...keys: K[]): T {
+  const copy = { ...value }
+  for (const key of keys) delete copy[key]
+  return copy
+}

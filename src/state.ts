@@ -1,6 +1,8 @@
+import { applySnapshot } from './applySnapshot'
+import { withLookalikes } from './fingerprint'
 import type { WorkstreamEvent } from './models'
-import type { MutationError, MutationRecord, Settlement } from './mutation'
-import { fingerprintMatches } from './fingerprint'
+import { ABORTED_BY_DELETE, rejected, resolved, withoutKeys, type MutationError, type MutationRecord, type Settlement } from './mutation'
+import { rememberRenames, toServerId, withStoredNaming } from './naming'
 import { EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
 
 /** The whole sync state: the server snapshot and the mutations on top of it. Plain and immutable. */
@@ -107,10 +109,6 @@ export const initialState: SyncState = {
   clientIdsHonoured: false,
 }
 
-/** How many ended renames the state remembers. */
-const RENAMES_KEPT = 1000
-
-const ABORTED_BY_DELETE: MutationError = { kind: 'aborted', message: 'The create was cancelled by a delete of its event before it reached the server.' }
 const DISCARDED: MutationError = { kind: 'aborted', message: 'The mutation was discarded from the dead-letter list.' }
 const CLEARED: MutationError = { kind: 'aborted', message: 'The store was cleared before the mutation was confirmed.' }
 const CLEARED_ON_THE_WIRE: MutationError = {
@@ -122,35 +120,6 @@ const CLEARED_ON_THE_WIRE: MutationError = {
 export function reduce(state: SyncState, action: SyncAction): SyncState {
   const next = reduceRecords(state, action)
   return next.records === state.records || action.type === 'cleared' ? next : rememberRenames(state.records, next)
-}
-
-/** Keeps the renames of the confirmed creates that left the outbox. */
-function rememberRenames(before: readonly MutationRecord[], next: SyncState): SyncState {
-  let renamed: Map<string, string> | undefined
-  const after = new Set(next.records.map((r) => r.id))
-  for (const r of before) {
-    const clientId = r.seed?.internal_identifier
-    if (r.kind !== 'create' || r.state !== 'confirmed' || clientId === undefined || clientId === r.eventId || after.has(r.id)) continue
-    renamed ??= new Map(next.renamed)
-    rename(renamed, clientId, r.eventId)
-  }
-  return renamed ? { ...next, renamed } : next
-}
-
-/** Records that the server named the create of `clientId` `serverId`, forgetting the oldest renames past RENAMES_KEPT. */
-function rename(renamed: Map<string, string>, clientId: string, serverId: string): void {
-  renamed.delete(clientId)
-  renamed.set(clientId, serverId)
-  if (renamed.size > RENAMES_KEPT) renamed.delete(renamed.keys().next().value!)
-}
-
-/** `state`'s naming with storage's: its renames after those read, which are older (at most RENAMES_KEPT). */
-function withStoredNaming(state: SyncState, stored: StoredNaming | undefined): Pick<SyncState, 'renamed' | 'clientIdsHonoured'> {
-  const clientIdsHonoured = state.clientIdsHonoured || stored?.clientIdsHonoured === true
-  if (!stored?.renamed?.length) return { renamed: state.renamed, clientIdsHonoured }
-  const renamed = new Map<string, string>()
-  for (const [clientId, serverId] of [...stored.renamed, ...state.renamed]) rename(renamed, clientId, serverId)
-  return { renamed, clientIdsHonoured }
 }
 
 function reduceRecords(state: SyncState, action: SyncAction): SyncState {
@@ -241,135 +210,6 @@ function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): Mu
   return { ...normalized, state: 'waiting', nextAttemptAt: now, ambiguous: { sinceSeq: 0, notBefore: now + graceMs } }
 }
 
-function applySnapshot(state: SyncState, action: Extract<SyncAction, { type: 'snapshotReceived' }>): SyncState {
-  // A response that lost the race against a later-started request that was already applied.
-  if (action.seq <= state.appliedSeq) return state
-  const { snapshot, seq } = action
-  if (action.reconcile === false) return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt }
-  const withheld: ReadonlyMap<string, number> = action.withheld ?? new Map()
-  /** Whether an unreadable item of another id may be the event of a create queued at `queuedSeq`: one that appeared in a snapshot requested after. */
-  const mayHide = (queuedSeq: number): boolean => {
-    // A server that keeps client ids named the create's event by its id, which is looked up by itself.
-    if (state.clientIdsHonoured) return false
-    for (const since of withheld.values()) if (since > queuedSeq) return true
-    return false
-  }
-  const settled: Settlement[] = []
-  /** Events that are not an ambiguous create's: claimed by one earlier in this pass, or another create's (built when first needed). */
-  let claimed: Set<string> | undefined
-  let renamed: Map<string, string> | undefined
-  const blocked = new Set<string>()
-  let records: MutationRecord[] = []
-  const remaps = new Map<string, string>()
-  for (const original of state.records) {
-    const record = remapped(original, remaps)
-    if (record.state === 'confirmed') {
-      if (seq <= (record.confirmedSeq ?? 0)) keep(record)
-      continue
-    }
-    // Finding the event proves the create landed, in any snapshot requested after it was queued;
-    // only saying "not there" needs one requested after the failure and its grace period.
-    if (record.kind === 'create' && record.ambiguous && seq > record.queuedSeq) {
-      // An unreadable item of its id proves the create landed too; the caller gets the event as it was sent.
-      // A rename already known for it (a record that storage kept after the old leader found it)
-      // names its event: it landed, and is not sent again even if that event is gone since. Only
-      // for an id the store made up: one the caller chose may be in use again, by a new create.
-      const known = record.generatedId ? state.renamed.get(record.eventId) : undefined
-      const found =
-        snapshot.byId.get(record.eventId) ??
-        (known !== undefined && record.optimistic ? (snapshot.byId.get(known) ?? { ...record.optimistic, id: known }) : undefined) ??
-        (withheld.has(record.eventId) ? record.optimistic : undefined) ??
-        (state.clientIdsHonoured ? undefined : findByFingerprint(record, snapshot, (claimed ??= otherCreatesEvents(state))))
-      if (found) {
-        claimed?.add(found.id)
-        if (found.id !== record.eventId) {
-          remaps.set(record.eventId, found.id)
-          // A delete by the id create() returned, made after this record has gone, goes to the server's.
-          const clientId = record.seed?.internal_identifier
-          if (clientId !== undefined) rename((renamed ??= new Map(state.renamed)), clientId, found.id)
-        }
-        settled.push(resolved(record, found))
-        continue
-      }
-      // "Not there" (rule 7): never said while the snapshot has an item it could not read that may be this event.
-      if (!mayHide(record.queuedSeq) && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
-        const cancelled = state.records.some((r) => r.kind === 'delete' && r.eventId === record.eventId && r.state !== 'confirmed')
-        if (cancelled) {
-          settled.push(rejected(record, ABORTED_BY_DELETE))
-          remaps.set(record.eventId, '')
-          continue
-        }
-        keep(withoutKeys({ ...record, state: record.state === 'dead' ? 'dead' : 'queued' }, 'ambiguous', 'nextAttemptAt'))
-        continue
-      }
-    }
-    if (record.kind === 'delete' && !blocked.has(record.eventId) && seq > record.queuedSeq && !snapshot.byId.has(record.eventId) && !withheld.has(record.eventId)) {
-      // The event is gone from a snapshot requested after the delete was queued: done, whatever
-      // the server answered (Pieces OS may answer 500 for an id it does not know).
-      settled.push(resolved(record))
-      continue
-    }
-    if (record.kind === 'delete' && record.ambiguous && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore && snapshot.byId.has(record.eventId)) {
-      // The event is still there: the server's refusal stands, and the dead letter is one.
-      keep(withoutKeys(record, 'ambiguous'))
-      continue
-    }
-    keep(record)
-  }
-  return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt, records, settled, ...(renamed ? { renamed } : {}) }
-
-  function keep(record: MutationRecord): void {
-    if (record.eventId === '') {
-      // A delete whose create was cancelled above: nothing to delete.
-      settled.push(resolved(record))
-      return
-    }
-    blocked.add(record.eventId)
-    records.push(record)
-  }
-  function remapped(record: MutationRecord, map: ReadonlyMap<string, string>): MutationRecord {
-    const to = map.get(record.eventId)
-    return to === undefined ? record : { ...record, eventId: to }
-  }
-}
-
-/**
- * The event a server that ignores client ids made of an ambiguous create: one that looks the same,
- * is no other create's, and was not in the snapshot the store held when the create was first sent.
- */
-function findByFingerprint(record: MutationRecord, snapshot: ServerSnapshot, claimed: ReadonlySet<string>): WorkstreamEvent | undefined {
-  if (!record.seed) return undefined
-  // Read defensively: the record may come from storage written by another version.
-  const before = Array.isArray(record.lookalikes) ? record.lookalikes : []
-  for (const event of snapshot.events) {
-    if (!claimed.has(event.id) && !before.includes(event.id) && fingerprintMatches(record.seed, event, record.queuedAt)) return event
-  }
-  return undefined
-}
-
-/** The events of the creates in `state` (those still in the outbox, and those renamed once they left). */
-function otherCreatesEvents(state: SyncState): Set<string> {
-  const ids = new Set(state.renamed.values())
-  for (const r of state.records) if (r.kind === 'create') ids.add(r.eventId)
-  return ids
-}
-
-/**
- * Notes, as a create is sent for the first time, the events that look like it in the snapshot the
- * store holds: that snapshot came before the create was ever on the wire, so none of them can be
- * its event. Kept with the record (across reloads and tabs) for when the send turns out ambiguous.
- * Done here, not in create(), where a look at every event would cost milliseconds at 10k.
- */
-function withLookalikes(state: SyncState, record: MutationRecord): MutationRecord {
-  // Never sent: no attempt so far, and no failure (a dead letter retried starts again from 0).
-  const firstSend = record.attempts === 0 && record.lastError === undefined
-  if (record.kind !== 'create' || !record.seed || !firstSend || record.lookalikes !== undefined || state.clientIdsHonoured) return record
-  const lookalikes: string[] = []
-  for (const event of state.server.events) if (fingerprintMatches(record.seed, event, record.queuedAt)) lookalikes.push(event.id)
-  // Usually none, and then nothing is kept.
-  return lookalikes.length ? { ...record, lookalikes } : record
-}
-
 function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
   if (state.records.some((r) => r.id === queued.id)) return state
   const record = toServerId(queued, state.records, state.renamed)
@@ -401,20 +241,6 @@ function furtherAlong(copy: MutationRecord, stored: MutationRecord | undefined):
   if (stored === undefined) return copy
   const progress = (r: MutationRecord): number => (r.state === 'confirmed' ? Number.POSITIVE_INFINITY : r.attempts)
   return progress(copy) > progress(stored) ? copy : stored
-}
-
-/**
- * A delete made against the client id of a create the server has since named otherwise (in
- * another tab, or while taking over) goes to the server's id, which the create's record holds,
- * or once that record has ended, the state's renames.
- */
-function toServerId(record: MutationRecord, records: readonly MutationRecord[], renamed: ReadonlyMap<string, string>): MutationRecord {
-  if (record.kind !== 'delete') return record
-  // A create that has this id now (a client id used again, say) is the one meant.
-  if (records.some((r) => r.kind === 'create' && r.eventId === record.eventId)) return record
-  const create = records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === record.eventId && r.eventId !== record.eventId)
-  const serverId = create?.eventId ?? renamed.get(record.eventId)
-  return serverId !== undefined ? { ...record, eventId: serverId } : record
 }
 
 /** Queued and never sent, or every failure so far was an answer from the server that it did not commit. */
@@ -478,21 +304,7 @@ function update(state: SyncState, id: string, change: (record: MutationRecord) =
   return changed ? { ...state, records } : state
 }
 
-function resolved(record: MutationRecord, event?: WorkstreamEvent): Settlement {
-  return { mutationId: record.id, outcome: 'resolved', ...(record.origin ? { origin: record.origin } : {}), ...(event ? { event } : {}) }
-}
-
-function rejected(record: MutationRecord, error: MutationError): Settlement {
-  return { mutationId: record.id, outcome: 'rejected', error, ...(record.origin ? { origin: record.origin } : {}) }
-}
-
 function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): T | undefined {
   for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return items[i]
   return undefined
-}
-
-function withoutKeys<T extends object, K extends keyof T>(value: T, ...keys: K[]): T {
-  const copy = { ...value }
-  for (const key of keys) delete copy[key]
-  return copy
 }
