@@ -1,5 +1,5 @@
 import type { Segment } from '../../src/eventSegments'
-import { CACHE_FORMAT } from '../../src/persistence'
+import { CACHE_FORMAT } from '../../src/cacheFormat'
 
 /** A stored segment that holds these texts, each under its id, and these removals. */
 export function segmentOf(entries: ReadonlyArray<readonly [string, string]>, removed: readonly string[] = []): Segment {
