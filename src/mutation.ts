@@ -1,4 +1,4 @@
-import type { WorkstreamSyncError, WorkstreamSyncErrorKind } from './errors'
+import { WorkstreamSyncError, type WorkstreamSyncErrorKind } from './errors'
 import type { SeededWorkstreamEvent, WorkstreamEvent } from './models'
 
 /** Where a mutation is: waiting its turn, on the wire, waiting to retry, or a dead letter. */
@@ -92,6 +92,11 @@ export interface MutationFailure {
 /** An error as plain data, as a record keeps it and a tab message carries it. */
 export function plainError(error: WorkstreamSyncError): MutationError {
   return { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }
+}
+
+/** An error a message carried, as this tab reports it. */
+export function syncErrorOf(said: MutationError): WorkstreamSyncError {
+  return new WorkstreamSyncError(said.kind, said.message, said.status !== undefined ? { status: said.status } : {})
 }
 
 /** How a mutation ended, for the caller's promise. */
