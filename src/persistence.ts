@@ -130,7 +130,9 @@ export class Persistence {
     const snapshot = snapshotOf(events)
     this.#saved = snapshot
     this.#outbox.adopt(records)
-    this.#savedSyncedAt = meta.lastSyncedAt
+    // Read defensively, as the rest of the meta record: another version may have written it.
+    const lastSyncedAt = typeof meta.lastSyncedAt === 'number' && Number.isFinite(meta.lastSyncedAt) ? meta.lastSyncedAt : undefined
+    this.#savedSyncedAt = lastSyncedAt
     const renamed = readRenames(meta.renamed)
     const clientIdsHonoured = meta.clientIdsHonoured === true
     // What the leader that wrote this cache carried out; this cache's own clears are not in it.
@@ -139,11 +141,11 @@ export class Persistence {
     this.#savedNaming = { renamed: new Map(renamed), clientIdsHonoured }
     this.#metaSaved = !onlyHanded
     // The meta record no longer lists the unreadable segments.
-    if (read.bad.length) this.#writeMeta(meta.lastSyncedAt)
+    if (read.bad.length) this.#writeMeta(lastSyncedAt)
     // A write failed during the read: the memory area now written to holds none of what was read,
     // so the next save writes all of it there, not a delta against storage it no longer uses.
     if (this.#area.fellBack !== fellBack) this.#nothingSaved()
-    return { snapshot, texts, records, lastSyncedAt: meta.lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}), ...(clearedBy !== undefined ? { clearedBy } : {}) }
+    return { snapshot, texts, records, lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}), ...(clearedBy !== undefined ? { clearedBy } : {}) }
   }
 
   /**
@@ -214,9 +216,9 @@ export class Persistence {
    * Wipes the area at once, not after the writes in flight: storage runs writes in the order they
    * were issued (IndexedDB transactions do), so a write already issued lands before the wipe, and
    * the wipe lands before whatever another tab writes once it hears of the clear. Writes queued
-   * and not yet issued are dropped.
+   * and not yet issued are dropped. `id` names the clear carried out, for the meta record written
+   * next (see PersistedData.clearedBy).
    */
-  /** `id` names the clear carried out, for the meta record written next (see PersistedData.clearedBy). */
   async clear(id?: string): Promise<void> {
     this.#clearedBy = id
     this.#clears++

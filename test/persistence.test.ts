@@ -356,6 +356,21 @@ describe('persistence', () => {
     expect(reloaded.events.map((e) => e.id).sort()).toEqual(['a', 'b'])
   })
 
+  it('reads a meta record whose lastSyncedAt is not a time as never synced, and keeps its events', async () => {
+    const server = await startServer({ events: initial })
+    const storage = memoryStorage()
+    const namespace = storeNamespace(server.url)
+    await storage.open(namespace).setMany([
+      ['meta', { ...cacheMeta(namespace, [0]), lastSyncedAt: 'yesterday' }],
+      ['s:0', segmentOf([['good', JSON.stringify(makeEvent('good'))]])],
+    ])
+    const store = makeStore(server, { storage, online: { get: () => false, subscribe: () => () => {} } })
+    await store.ready
+    expect(store.events.map((e) => e.id)).toEqual(['good'])
+    expect(store.status.lastSyncedAt).toBeUndefined()
+    await store.dispose()
+  })
+
   it('wipes the cache and the outbox on clear()', async () => {
     const server = await startServer({ events: initial })
     const storage = memoryStorage()
