@@ -70,7 +70,7 @@ export function metaRecord(namespace: string, layout: SegmentLayout, lastSyncedA
 
 /**
  * Reads the entries of a storage area that holds some (an empty one holds no cache at all).
- * `unreadable`: the cache is not one this version reads, and says what it has instead.
+ * `unreadable`: the cache is not one this version reads, and says what storage holds instead.
  */
 export function readStoredCache(stored: ReadonlyArray<readonly [string, unknown]>, namespace: string): StoredCache | { readonly unreadable: string } {
   // Followers' own mutations may be all there is: a follower writes no meta record (it lists
@@ -78,7 +78,8 @@ export function readStoredCache(stored: ReadonlyArray<readonly [string, unknown]
   const onlyHanded = stored.every(([key]) => key.startsWith(HANDED_PREFIX))
   const meta = (onlyHanded ? { format: CACHE_FORMAT, namespace, segments: [], base: 0 } : stored.find(([key]) => key === META_KEY)?.[1]) as Partial<Meta> | undefined
   if (!meta || typeof meta !== 'object' || meta.format !== CACHE_FORMAT || meta.namespace !== namespace || !isLayout(meta)) {
-    return { unreadable: !meta || typeof meta !== 'object' ? 'no readable meta record' : meta.format === CACHE_FORMAT && meta.namespace === namespace ? 'an unreadable list of segments' : `format ${String(meta.format)}` }
+    const found = !meta || typeof meta !== 'object' ? 'no readable meta record' : meta.format !== CACHE_FORMAT ? `a cache of format ${String(meta.format)}` : meta.namespace !== namespace ? `the cache of another namespace (${JSON.stringify(meta.namespace)})` : 'an unreadable list of segments'
+    return { unreadable: found }
   }
   const segments = new Map<number, unknown>()
   const records: MutationRecord[] = []

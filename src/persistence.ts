@@ -108,7 +108,7 @@ export class Persistence {
     if (stored.length === 0) return this.#nothingSaved()
     const cache = readStoredCache(stored, this.#options.namespace)
     if ('unreadable' in cache) {
-      this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: it has ${cache.unreadable}, and this version reads format ${CACHE_FORMAT}. The next snapshot fills it again.`))
+      this.#options.onError(new WorkstreamSyncError('storage', `Discarded the cache of ${this.#options.namespace}: storage held ${cache.unreadable}, where this version reads a cache of format ${CACHE_FORMAT} of this namespace. The next snapshot fills it again.`))
       // Only the tab that owns storage wipes it: another tab's leader may be writing it.
       if (this.#owns()) await this.#area.clear()
       return { ...this.#nothingSaved(), discarded: true }
