@@ -132,6 +132,7 @@ class Store implements WorkstreamStore {
     this.changes$ = this.#out.changes.asObservable()
     this.outbox$ = this.#out.outbox.asObservable()
     this.errors$ = this.#out.errors.asObservable()
+    this.#tabSync.listen()
     this.#cleanups.push(
       options.online.subscribe((online) => {
         this.#status.show()

@@ -42,11 +42,19 @@ export class TabSync {
     this.#leader = new TabLeader(tabs, host, this.#clears)
     this.#follower = new TabFollower(tabs, host, this.#clears, this.#visibility)
     this.#refreshes = new TabRefreshes(tabs, host, nextId, () => this.#leader.version)
-    this.#offs = [
+    this.#offs = [host.visible.subscribe((visible) => this.#visibility.onVisibility(visible))]
+  }
+
+  /**
+   * Starts listening to the other tabs. Called once the host is whole: a coordinator may hand a
+   * new listener the messages it holds at once, and answering them reaches the host's parts.
+   */
+  listen(): void {
+    const tabs = this.#tabs
+    this.#offs.push(
       tabs.onMessage((message) => this.#receive(message)),
       tabs.onLeadership((isLeader) => this.#onLeadership(isLeader)),
-      host.visible.subscribe((visible) => this.#visibility.onVisibility(visible)),
-    ]
+    )
   }
 
   /** Whether the leader's poller may poll: see TabVisibility. */

@@ -12,6 +12,29 @@ import { makeEvent, makeSeed } from './support/events'
 const initial = [makeEvent('a', 1), makeEvent('b', 2)]
 
 describe('several tabs', () => {
+  it('makes a leader store with a coordinator that hands a new listener the messages it holds at once (bug: createWorkstreamStore threw a TypeError)', async () => {
+    const server = await startServer({ events: initial })
+    const posted: TabMessage[] = []
+    // A coordinator built on a replaying subject: nothing in TabCoordinator.onMessage says a listener is called later.
+    const tabs: TabCoordinator = {
+      isLeader: true,
+      elected: Promise.resolve(),
+      onLeadership: () => () => {},
+      post: (message) => posted.push(message),
+      onMessage(listener) {
+        listener({ type: 'hello', from: 'a follower' })
+        return () => {}
+      },
+      close() {},
+    }
+    const store = makeStore(server, { tabs })
+    await store.ready
+    await store.refresh()
+    expect(store.events.map((e) => e.id)).toEqual(['a', 'b'])
+    // The hello came before the cache was read: the leader says it leads once it has, and the follower asks again.
+    expect(posted.some((m) => m.type === 'leader')).toBe(true)
+  })
+
   it('has exactly one leader, and only the leader polls', async () => {
     const { server, leader, follower, followerRequests } = await twoTabs(10)
     leader.start()
