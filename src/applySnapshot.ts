@@ -13,11 +13,17 @@ export function applySnapshot(state: SyncState, action: Extract<SyncAction, { ty
   const { snapshot, seq } = action
   if (action.reconcile === false) return { ...state, server: snapshot, source: 'network', appliedSeq: seq, lastSyncedAt: action.receivedAt }
   const withheld: ReadonlyMap<string, number> = action.withheld ?? new Map()
-  /** Whether an unreadable item of another id may be the event of a create queued at `queuedSeq`: one that appeared in a snapshot requested after. */
-  const mayHide = (queuedSeq: number): boolean => {
+  /**
+   * Whether an unreadable item of another id may be the event of `record`: one first withheld by a
+   * snapshot applied after the create was queued (one on its way then may have been made after the
+   * create landed; one applied before was made before it was sent).
+   */
+  const mayHide = (record: MutationRecord): boolean => {
     // A server that keeps client ids named the create's event by its id, which is looked up by itself.
     if (state.clientIdsHonoured) return false
-    for (const since of withheld.values()) if (since > queuedSeq) return true
+    // Read defensively: the record may come from storage written by another version.
+    const seen = typeof record.queuedAfterSeq === 'number' ? record.queuedAfterSeq : 0
+    for (const since of withheld.values()) if (since > seen) return true
     return false
   }
   const settled: Settlement[] = []
@@ -58,7 +64,7 @@ export function applySnapshot(state: SyncState, action: Extract<SyncAction, { ty
         continue
       }
       // "Not there" (rule 7): never said while the snapshot has an item it could not read that may be this event.
-      if (!mayHide(record.queuedSeq) && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
+      if (!mayHide(record) && seq > record.ambiguous.sinceSeq && action.requestedAt >= record.ambiguous.notBefore) {
         const cancelled = state.records.some((r) => r.kind === 'delete' && r.eventId === record.eventId && r.state !== 'confirmed')
         if (cancelled) {
           settled.push(rejected(record, ABORTED_BY_DELETE))

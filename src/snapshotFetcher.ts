@@ -146,8 +146,11 @@ export class SnapshotFetcher {
     for (const error of quarantined) if (!before.has(key(error))) this.#host.report(error)
   }
 
-  /** The items `result` withheld (unreadable, no good version), each with the seq of the first snapshot that did. */
+  /** The items `result` withheld (unreadable, no good version), each with the seq of the first applied snapshot that did. */
   #withheldIn(result: SnapshotResult, seq: number): ReadonlyMap<string, number> {
+    // A snapshot the state drops (a clear() or a later snapshot came first) is not applied: what it
+    // withheld is not noted either, or a create queued since would take the item for older than itself.
+    if (seq <= this.#host.state().appliedSeq) return this.#withheld
     const withheld = new Map<string, number>()
     for (const error of result.quarantined) {
       if (error.eventId === undefined || result.snapshot.byId.has(error.eventId)) continue

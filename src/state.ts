@@ -50,7 +50,7 @@ export type SyncAction =
       snapshot: ServerSnapshot
       /**
        * Items the server sent that failed validation and have no good version, so are not in
-       * `snapshot`: present, not absent. Each id with the seq of the first snapshot that withheld it.
+       * `snapshot`: present, not absent. Each id with the seq of the first applied snapshot that withheld it.
        */
       withheld?: ReadonlyMap<string, number>
       /**
@@ -204,7 +204,7 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
  * server: a snapshot must tell before it is sent again.
  */
 function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): MutationRecord {
-  const normalized: MutationRecord = { ...r, queuedSeq: 0, ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
+  const normalized: MutationRecord = { ...r, queuedSeq: 0, ...(r.kind === 'create' ? { queuedAfterSeq: 0 } : {}), ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
   if (r.state !== 'sending') return normalized
   if (r.kind === 'delete') return { ...normalized, state: 'queued' }
   return { ...normalized, state: 'waiting', nextAttemptAt: now, ambiguous: { sinceSeq: 0, notBefore: now + graceMs } }
@@ -212,7 +212,9 @@ function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): Mu
 
 function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
   if (state.records.some((r) => r.id === queued.id)) return state
-  const record = toServerId(queued, state.records, state.renamed)
+  const named = toServerId(queued, state.records, state.renamed)
+  // Set here, by the tab that sends it: its snapshots are the ones that say whether it landed.
+  const record = named.kind === 'create' ? { ...named, queuedAfterSeq: state.appliedSeq } : named
   if (record.kind === 'create' && state.renamed.has(record.eventId)) {
     // The client id is used again: a delete by it means this create from now on.
     const renamed = new Map(state.renamed)

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createWorkstreamClient } from '../src/client'
 import { WorkstreamSyncError } from '../src/errors'
 import type { WorkstreamEvent } from '../src/models'
+import type { WorkstreamStore } from '../src/workstreamStore'
 import { generateSampleEvents } from '../src/server/index'
 import type { StoreOptions } from '../src/storeOptions'
 import { memoryStorage } from '../src/storage'
@@ -334,6 +335,35 @@ describe('hostile server: answers to mutations', () => {
     expect(server.events().filter((e) => e.readable === 'did not land the first time')).toHaveLength(1)
   })
 
+  it('does not send again a create whose unreadable event first showed in a snapshot still on its way when the create was queued (bug: it took the item for older, and sent the create twice)', async () => {
+    const { server, store, corrupt, create } = await landsWhileASnapshotIsOnItsWay('landed unreadable')
+    expect(await confirmedWithin(create, corrupt, 4)).toBe('still waiting')
+    expect(server.requests.count('create')).toBe(1)
+    expect(store.outbox).toMatchObject([{ kind: 'create', ambiguous: true }])
+  })
+
+  it('does not send again the next user’s create whose unreadable event first showed in a snapshot requested before clear() (bug: the dropped snapshot still dated the item, and the create went twice)', async () => {
+    // A logout while the snapshot is out: its answer is dropped.
+    const { server, corrupt, create } = await landsWhileASnapshotIsOnItsWay('next user, landed unreadable', (store) => store.clear())
+    expect(await confirmedWithin(create, corrupt, 4)).toBe('still waiting')
+    expect(server.requests.count('create')).toBe(1)
+  })
+
+  it('sends again, after clear(), a create that did not land though the server holds an older event it cannot read', async () => {
+    const server = await startServer({ events: [...initial, makeEvent('z', 3, { readable: 'unreadable all along' })], honourInternalIdentifier: false })
+    const corrupt = corruptingFetch('unreadable all along')
+    const store = makeStore(server, { fetch: corrupt.fetch })
+    await store.refresh()
+    await store.clear()
+    // The next user creates before any snapshot of theirs: 'z' was seen before, so it cannot be this create.
+    server.faults.add('create', { type: 'drop-before-commit' })
+    const create = store.create(makeSeed('did not land, after a logout'))
+    // Confirmed, under the id this server gave it.
+    expect(await confirmedWithin(create, corrupt, 6)).not.toBe('still waiting')
+    expect(server.requests.count('create')).toBe(2)
+    expect(server.events().filter((e) => e.readable === 'did not land, after a logout')).toHaveLength(1)
+  })
+
   it('sends again a create that did not land though another app added an event it cannot read, once the server is seen to keep client ids (bug: it waited for ever)', async () => {
     const server = await startServer({ events: initial })
     const corrupt = corruptingFetch('another app, unreadable')
@@ -408,17 +438,49 @@ describe('hostile server: answers to mutations', () => {
 })
 
 /** The id `create`'s promise resolved with, or 'still waiting' once `snapshots` more snapshots came. */
+/**
+ * On a server that ignores client ids, a snapshot is requested and the server is slow to make it;
+ * meanwhile (after `meanwhile`) a create lands and its answer is lost. The snapshot is made then:
+ * it holds the create's event, under the server's id, unreadable.
+ */
+async function landsWhileASnapshotIsOnItsWay(readable: string, meanwhile: (store: WorkstreamStore) => Promise<void> = async () => {}) {
+  const server = await startServer({ events: initial, honourInternalIdentifier: false })
+  const corrupt = corruptingFetch(readable)
+  const store = makeStore(server, { fetch: corrupt.fetch })
+  await store.refresh()
+  corrupt.hold()
+  const slow = store.refresh()
+  await corrupt.heldOne()
+  await meanwhile(store)
+  server.faults.add('create', { type: 'drop-after-commit' })
+  const create = store.create(makeSeed(readable))
+  await until(store.outbox$, (outbox) => outbox[0]?.ambiguous === true)
+  corrupt.release()
+  await slow
+  return { server, store, corrupt, create }
+}
+
 function confirmedWithin(create: { confirmed: Promise<WorkstreamEvent> }, corrupt: ReturnType<typeof corruptingFetch>, snapshots: number): Promise<string> {
   return Promise.race([create.confirmed.then((e) => e.id), corrupt.snapshotsReach(corrupt.snapshots() + snapshots).then(() => 'still waiting')])
 }
 
-/** A fetch whose snapshots carry every event titled `readable` with a `created` that is not a date. */
+/**
+ * A fetch whose snapshots carry every event titled `readable` with a `created` that is not a date.
+ * hold() keeps the next snapshot requests from the server until release(), which then makes them
+ * (as a slow server does); heldOne() resolves once one waits.
+ */
 function corruptingFetch(readable: string) {
   let snapshots = 0
   const waiting: Array<{ count: number; resolve: () => void }> = []
+  let gate: { opened: Promise<void>; open: () => void; reached: Promise<void>; reach: () => void } | undefined
   const fetchCorrupted: typeof fetch = async (input, init) => {
+    const isSnapshot = (init?.method ?? 'GET') === 'GET'
+    if (isSnapshot && gate) {
+      gate.reach()
+      await gate.opened
+    }
     const response = await fetch(input, init)
-    if ((init?.method ?? 'GET') !== 'GET') return response
+    if (!isSnapshot) return response
     const body = (await response.json()) as { iterable: Array<Record<string, unknown>> }
     for (const item of body.iterable) if (item.readable === readable) item.created = 42
     snapshots++
@@ -427,6 +489,18 @@ function corruptingFetch(readable: string) {
   }
   return {
     fetch: fetchCorrupted,
+    hold(): void {
+      let open!: () => void
+      let reach!: () => void
+      const opened = new Promise<void>((resolve) => (open = resolve))
+      const reached = new Promise<void>((resolve) => (reach = resolve))
+      gate = { opened, open, reached, reach }
+    },
+    heldOne: (): Promise<void> => gate?.reached ?? Promise.resolve(),
+    release(): void {
+      gate?.open()
+      gate = undefined
+    },
     snapshots: () => snapshots,
     snapshotsReach: (count: number) => new Promise<void>((resolve) => (snapshots >= count ? resolve() : waiting.push({ count, resolve }))),
   }
