@@ -201,7 +201,8 @@ export class TabsWorld extends WorldBase {
   async closeFollower(at: number): Promise<void> {
     const followers = this.tabs.filter((tab) => !tab.coordinator.isLeader)
     const tab = followers[at % Math.max(followers.length, 1)]
-    if (!tab) return
+    // One tab stays open: while a closing leader still holds the lock, the last tab is a follower.
+    if (!tab || this.tabs.length < 2) return
     this.stats.operations++
     this.tabStats.followerCloses++
     this.#note(`${tab.name}: close`)
