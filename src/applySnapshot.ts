@@ -15,14 +15,14 @@ export function applySnapshot(state: SyncState, action: Extract<SyncAction, { ty
   const withheld: ReadonlyMap<string, number> = action.withheld ?? new Map()
   /**
    * Whether an unreadable item of another id may be the event of `record`: one first withheld by a
-   * snapshot applied after the create was queued (one on its way then may have been made after the
-   * create landed; one applied before was made before it was sent).
+   * snapshot applied after the create was first sent (one on its way then may have been made after
+   * the create landed; one applied before was made before it was sent).
    */
   const mayHide = (record: MutationRecord): boolean => {
     // A server that keeps client ids named the create's event by its id, which is looked up by itself.
     if (state.clientIdsHonoured) return false
     // Read defensively: the record may come from storage written by another version.
-    const seen = typeof record.queuedAfterSeq === 'number' ? record.queuedAfterSeq : 0
+    const seen = typeof record.sentAfterSeq === 'number' ? record.sentAfterSeq : 0
     for (const since of withheld.values()) if (since > seen) return true
     return false
   }

@@ -59,11 +59,11 @@ export interface MutationRecord {
   /** The last snapshot request started when this was queued. */
   readonly queuedSeq: number
   /**
-   * Create: the last snapshot applied when it was queued (0 for one from an earlier session). An
-   * unreadable item first seen in a later snapshot may be its event: that snapshot was still on
-   * its way, and the server may have made it after the create landed.
+   * Create: the last snapshot applied when it was first sent (0 for one sent by an earlier session
+   * or another tab). An unreadable item first seen in a later snapshot may be its event: that
+   * snapshot was still on its way, and the server may have made it after the create landed.
    */
-  readonly queuedAfterSeq?: number
+  readonly sentAfterSeq?: number
   readonly nextAttemptAt?: number
   /** Set after an ambiguous failure: only a snapshot requested after `sinceSeq` may confirm it, and only one also requested at or after `notBefore` may say it is not there. */
   readonly ambiguous?: { readonly sinceSeq: number; readonly notBefore: number }

@@ -20,6 +20,11 @@ export interface SnapshotFetcherHost {
   disposed(): boolean
   /** How many clear() calls there were. */
   clears(): number
+  /**
+   * Whether this tab's snapshots settle the outbox: it leads and has taken over. While it takes
+   * over, its records are copies of the old leader's, whose seqs count that tab's snapshots.
+   */
+  reconciles(): boolean
   dispatch(action: SyncAction): void
   report(error: WorkstreamSyncError): void
   /** A leader tells the other tabs what it says beside its state, when that changed. */
@@ -97,7 +102,7 @@ export class SnapshotFetcher {
       this.#reportQuarantined(result.quarantined)
       this.#rawText = result.rawText
       this.#lastError = undefined
-      host.dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: host.options.now(), snapshot: result.snapshot, withheld: this.#withheldIn(result, seq), reconcile: host.tabs.isLeader })
+      host.dispatch({ type: 'snapshotReceived', seq, requestedAt, receivedAt: host.options.now(), snapshot: result.snapshot, withheld: this.#withheldIn(result, seq), reconcile: host.reconciles() })
       host.options.logger.debug(`snapshot #${seq} applied (${result.path}, ${result.snapshot.events.length} events)`)
     } catch (error) {
       if (host.disposed()) throw disposedError('A snapshot')

@@ -159,7 +159,8 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       return { ...base, ...naming, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
-      return update(base, action.id, (r) => ({ ...withLookalikes(base, r), state: 'sending', attempts: r.attempts + 1 }))
+      // A snapshot applied before the first send was made before the create could reach the server.
+      return update(base, action.id, (r) => ({ ...withLookalikes(base, r), state: 'sending', attempts: r.attempts + 1, ...(r.kind === 'create' ? { sentAfterSeq: r.sentAfterSeq ?? base.appliedSeq } : {}) }))
     case 'mutationConfirmed':
       return confirm(base, action.id, action.event)
     case 'mutationFailed':
@@ -187,8 +188,12 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
   const restored = action.records.filter((r) => !known.has(r.id)).map((r) => fromEarlierSession(r, action.now, action.graceMs))
   const useCache = state.source === 'none' && action.snapshot !== undefined
   const naming = withStoredNaming(state, action.naming)
+  // Held before the cache was read: this tab's own, queued while it loaded (never sent yet), and, in
+  // a tab elected before it began to read, copies of the old leader's, whose seqs count that tab's
+  // snapshots and which may have been on the wire there: all are taken as from an earlier session.
+  const held = state.records.map((r) => fromEarlierSession(r, action.now, action.graceMs))
   // A delete made while the cache loaded, by a client id the server renamed before this session.
-  const own = naming.renamed === state.renamed ? state.records : state.records.map((r) => (r.state === 'queued' ? toServerId(r, state.records, naming.renamed) : r))
+  const own = naming.renamed === state.renamed ? held : held.map((r) => (r.state === 'queued' ? toServerId(r, held, naming.renamed) : r))
   return {
     ...state,
     ...naming,
@@ -204,7 +209,7 @@ function hydrate(state: SyncState, action: Extract<SyncAction, { type: 'hydrated
  * server: a snapshot must tell before it is sent again.
  */
 function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): MutationRecord {
-  const normalized: MutationRecord = { ...r, queuedSeq: 0, ...(r.kind === 'create' ? { queuedAfterSeq: 0 } : {}), ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
+  const normalized: MutationRecord = { ...r, queuedSeq: 0, ...(r.sentAfterSeq !== undefined ? { sentAfterSeq: 0 } : {}), ...(r.confirmedSeq !== undefined ? { confirmedSeq: 0 } : {}), ...(r.ambiguous ? { ambiguous: { sinceSeq: 0, notBefore: r.ambiguous.notBefore } } : {}) }
   if (r.state !== 'sending') return normalized
   if (r.kind === 'delete') return { ...normalized, state: 'queued' }
   return { ...normalized, state: 'waiting', nextAttemptAt: now, ambiguous: { sinceSeq: 0, notBefore: now + graceMs } }
@@ -212,9 +217,7 @@ function fromEarlierSession(r: MutationRecord, now: number, graceMs: number): Mu
 
 function queue(state: SyncState, queued: MutationRecord, cancelUnsent: boolean): SyncState {
   if (state.records.some((r) => r.id === queued.id)) return state
-  const named = toServerId(queued, state.records, state.renamed)
-  // Set here, by the tab that sends it: its snapshots are the ones that say whether it landed.
-  const record = named.kind === 'create' ? { ...named, queuedAfterSeq: state.appliedSeq } : named
+  const record = toServerId(queued, state.records, state.renamed)
   if (record.kind === 'create' && state.renamed.has(record.eventId)) {
     // The client id is used again: a delete by it means this create from now on.
     const renamed = new Map(state.renamed)

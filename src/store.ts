@@ -123,7 +123,7 @@ class Store implements WorkstreamStore {
       state: () => this.#state, dispatch: (action: SyncAction) => this.#dispatch(action), disposed: () => this.#disposed,
       ready: () => this.ready, clears: () => this.#clears, kick: () => this.#sender.kick(), emitStatus: () => this.#status.show(),
     }
-    this.#fetcher = new SnapshotFetcher(new SnapshotSource(options.client, options.transferables), { ...parts, shown: (id) => this.#out.view.byId.get(id), report: (error) => this.#report(error), restate: () => this.#leadership.restate() })
+    this.#fetcher = new SnapshotFetcher(new SnapshotSource(options.client, options.transferables), { ...parts, shown: (id) => this.#out.view.byId.get(id), report: (error) => this.#report(error), restate: () => this.#leadership.restate(), reconciles: () => this.#tabs.isLeader && !this.#leadership.takingOver })
     this.#leadership = new Leadership({ ...parts, persistence: this.#persistence, snapshots: this.#fetcher, wantPolling: () => this.#wantPolling, rawText: () => this.#fetcher.rawText })
     this.#intake = new MutationIntake({ ...parts, callers: this.#callers, state$: this.#state$, shows: (id) => this.#out.view.byId.has(id), queue: (record) => this.#leadership.queue(record) })
     this.#status = new StoreStatus({ ...parts, online: options.online, fetcher: this.#fetcher, leadership: this.#leadership })

@@ -8,6 +8,7 @@ import type { StoreOptions } from '../src/storeOptions'
 import { memoryStorage } from '../src/storage'
 import { freshIndexedDb, makeStore, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
+import { confirmedWithin, corruptingFetch } from './support/corruptingFetch'
 
 /*
  * The hostile-server corpus (DESIGN §3 rule 7). A response that is valid, however large or odd,
@@ -349,6 +350,31 @@ describe('hostile server: answers to mutations', () => {
     expect(server.requests.count('create')).toBe(1)
   })
 
+  it('sends again a create queued while a snapshot was on its way, but first sent after it landed, though that snapshot first showed an event it cannot read (bug: it waited for ever)', async () => {
+    const server = await startServer({ events: initial, honourInternalIdentifier: false })
+    const corrupt = corruptingFetch('another app, unreadable')
+    const online = switchableOnline(true)
+    const store = makeStore(server, { fetch: corrupt.fetch, online })
+    await store.refresh()
+    server.create(makeSeed('another app, unreadable'))
+    // A poll goes out (held on its way), the network drops, and the user creates meanwhile.
+    corrupt.hold()
+    const slow = store.refresh()
+    await corrupt.heldOne()
+    online.set(false)
+    const create = store.create(makeSeed('made while a poll was on its way'))
+    // The poll lands, with the unreadable item; only then does the create go out, and not land.
+    corrupt.release()
+    await slow
+    server.faults.add('create', { type: 'drop-before-commit' })
+    online.set(true)
+    await until(store.outbox$, (outbox) => outbox[0]?.ambiguous === true)
+    // That item was on the server before the create was ever sent: it cannot be the create.
+    expect(await confirmedWithin(create, corrupt, 8)).not.toBe('still waiting')
+    expect(server.requests.count('create')).toBe(2)
+    expect(server.events().filter((e) => e.readable === 'made while a poll was on its way')).toHaveLength(1)
+  })
+
   it('sends again, after clear(), a create that did not land though the server holds an older event it cannot read', async () => {
     const server = await startServer({ events: [...initial, makeEvent('z', 3, { readable: 'unreadable all along' })], honourInternalIdentifier: false })
     const corrupt = corruptingFetch('unreadable all along')
@@ -460,48 +486,4 @@ async function landsWhileASnapshotIsOnItsWay(readable: string, meanwhile: (store
   return { server, store, corrupt, create }
 }
 
-function confirmedWithin(create: { confirmed: Promise<WorkstreamEvent> }, corrupt: ReturnType<typeof corruptingFetch>, snapshots: number): Promise<string> {
-  return Promise.race([create.confirmed.then((e) => e.id), corrupt.snapshotsReach(corrupt.snapshots() + snapshots).then(() => 'still waiting')])
-}
 
-/**
- * A fetch whose snapshots carry every event titled `readable` with a `created` that is not a date.
- * hold() keeps the next snapshot requests from the server until release(), which then makes them
- * (as a slow server does); heldOne() resolves once one waits.
- */
-function corruptingFetch(readable: string) {
-  let snapshots = 0
-  const waiting: Array<{ count: number; resolve: () => void }> = []
-  let gate: { opened: Promise<void>; open: () => void; reached: Promise<void>; reach: () => void } | undefined
-  const fetchCorrupted: typeof fetch = async (input, init) => {
-    const isSnapshot = (init?.method ?? 'GET') === 'GET'
-    if (isSnapshot && gate) {
-      gate.reach()
-      await gate.opened
-    }
-    const response = await fetch(input, init)
-    if (!isSnapshot) return response
-    const body = (await response.json()) as { iterable: Array<Record<string, unknown>> }
-    for (const item of body.iterable) if (item.readable === readable) item.created = 42
-    snapshots++
-    for (const w of waiting.filter((w) => snapshots >= w.count)) w.resolve()
-    return new Response(json(body), { headers: { 'content-type': 'application/json' } })
-  }
-  return {
-    fetch: fetchCorrupted,
-    hold(): void {
-      let open!: () => void
-      let reach!: () => void
-      const opened = new Promise<void>((resolve) => (open = resolve))
-      const reached = new Promise<void>((resolve) => (reach = resolve))
-      gate = { opened, open, reached, reach }
-    },
-    heldOne: (): Promise<void> => gate?.reached ?? Promise.resolve(),
-    release(): void {
-      gate?.open()
-      gate = undefined
-    },
-    snapshots: () => snapshots,
-    snapshotsReach: (count: number) => new Promise<void>((resolve) => (snapshots >= count ? resolve() : waiting.push({ count, resolve }))),
-  }
-}

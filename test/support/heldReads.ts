@@ -42,20 +42,24 @@ export function heldReads(inner: SyncStorage) {
   }
 }
 
-/** `inner`, whose first read fails when the test says so, as a transient IndexedDB error does (a value not readable this once). */
-export function failingRead(inner: SyncStorage) {
+/**
+ * `inner`, whose first read after `passing` ones fails when the test says so, as a transient
+ * IndexedDB error does (a value not readable this once).
+ */
+export function failingRead(inner: SyncStorage, passing = 0) {
   let started!: () => void
   const reading = new Promise<void>((resolve) => (started = resolve))
   let fail!: () => void
   const failure = new Promise<never>((_, reject) => (fail = () => reject(new DOMException('The read failed.', 'UnknownError'))))
   let failed = false
+  let reads = 0
   const storage: SyncStorage = {
     kind: 'failing read',
     open(namespace) {
       const area = inner.open(namespace)
       return {
         entries: () => {
-          if (failed) return area.entries()
+          if (failed || reads++ < passing) return area.entries()
           failed = true
           started()
           return failure
