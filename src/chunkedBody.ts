@@ -8,6 +8,9 @@ import { compareRanges, scanValue, skipWhitespace } from './jsonScanner'
  *
  * Reads are mostly in order, so the part of the last read is tried first.
  */
+/** Compared at once by commonPrefix and commonSuffix, before they look for the first byte that differs. */
+const COMPARED_BLOCK = 1024
+
 export class ChunkedBody {
   readonly length: number
   /**
@@ -81,26 +84,6 @@ export class ChunkedBody {
     return copy
   }
 
-  /** Whether `chunk` repeats this body's bytes from `offset`. */
-  repeats(chunk: Uint8Array, offset: number): boolean {
-    return ChunkedBody.of(chunk).equals(0, this, offset, chunk.byteLength)
-  }
-
-  /**
-   * The bytes [0, end), as views of the parts that hold them. A view keeps its whole buffer
-   * alive: one that is mostly other bytes (a response read into one large buffer, or the end of
-   * a part) is copied instead, so that bodies made of earlier ones never pile up old buffers.
-   */
-  prefix(end: number): Uint8Array[] {
-    const views: Uint8Array[] = []
-    for (let i = 0; i < this.#parts.length && this.#starts[i]! < end; i++) {
-      const part = this.#parts[i]!
-      const view = this.#starts[i + 1]! <= end ? part : part.subarray(0, end - this.#starts[i]!)
-      views.push(view.buffer.byteLength > 2 * view.byteLength ? new Uint8Array(view) : view)
-    }
-    return views
-  }
-
   /** All of it in one buffer (the first part itself when there is only one). */
   whole(): Uint8Array {
     return this.#parts.length === 1 ? this.#parts[0]! : this.bytes(0, this.length)
@@ -125,12 +108,86 @@ export class ChunkedBody {
       const aStart = start - this.#starts[i]!
       const bStart = otherStart - other.#starts[j]!
       const n = Math.min(length, a.length - aStart, b.length - bStart)
-      if (!compareRanges(a, this.#view(i), b, other.#wordsOf(j), aStart, bStart, n)) return false
+      // Views of the same bytes (a body that took them from the last one) are equal as they are.
+      const same = a.buffer === b.buffer && a.byteOffset + aStart === b.byteOffset + bStart
+      if (!same && !compareRanges(a, this.#view(i), b, other.#wordsOf(j), aStart, bStart, n)) return false
       start += n
       otherStart += n
       length -= n
     }
     return true
+  }
+
+  /** Views of the bytes [start, end), one per part they lie in (no copy). */
+  views(start: number, end: number): Uint8Array[] {
+    const views: Uint8Array[] = []
+    for (let p = start; p < end; ) {
+      const i = this.#part(p)
+      const from = p - this.#starts[i]!
+      const to = Math.min(this.#starts[i + 1]!, end) - this.#starts[i]!
+      views.push(this.#parts[i]!.subarray(from, to))
+      p += to - from
+    }
+    return views
+  }
+
+  /** How many bytes from `start` equal those of `chunk` from `chunkStart`, at most `max`. */
+  commonPrefix(start: number, chunk: Uint8Array, chunkStart: number, max: number): number {
+    const other = ChunkedBody.of(chunk)
+    // Mostly all of it: one comparison, before a search block by block.
+    if (other.equals(chunkStart, this, start, max)) return max
+    for (let n = 0; n < max; ) {
+      const step = Math.min(COMPARED_BLOCK, max - n)
+      if (other.equals(chunkStart + n, this, start + n, step)) {
+        n += step
+        continue
+      }
+      for (let i = 0; i < step; i++) if (this.byteAt(start + n + i) !== chunk[chunkStart + n + i]) return n + i
+    }
+    return max
+  }
+
+  /** How many bytes before `end` equal those of `chunk` before `chunkEnd`, at most `max`. */
+  commonSuffix(end: number, chunk: Uint8Array, chunkEnd: number, max: number): number {
+    const other = ChunkedBody.of(chunk)
+    for (let n = 0; n < max; ) {
+      const step = Math.min(COMPARED_BLOCK, max - n)
+      if (other.equals(chunkEnd - n - step, this, end - n - step, step)) {
+        n += step
+        continue
+      }
+      for (let i = 1; i <= step; i++) if (this.byteAt(end - n - i) !== chunk[chunkEnd - n - i]) return n + i - 1
+    }
+    return max
+  }
+
+  /**
+   * Where the `length` bytes of `chunk` from `from` are in this body, starting within `radius` of
+   * `expected`: the start nearest to it, or undefined.
+   */
+  find(chunk: Uint8Array, from: number, length: number, expected: number, radius: number): number | undefined {
+    const low = Math.max(0, expected - radius)
+    const high = Math.min(this.length - length, expected + radius)
+    if (length < 2 || high < low) return undefined
+    const probe = ChunkedBody.of(chunk)
+    const first = chunk[from]!
+    const second = chunk[from + 1]!
+    let best: number | undefined
+    for (let p = low; p <= high; ) {
+      const i = this.#part(p)
+      const part = this.#parts[i]!
+      const partStart = this.#starts[i]!
+      const stop = Math.min(part.length, high - partStart + 1)
+      for (let k = part.indexOf(first, p - partStart); k >= 0 && k < stop; k = part.indexOf(first, k + 1)) {
+        const at = partStart + k
+        if ((k + 1 < part.length ? part[k + 1] : this.byteAt(at + 1)) !== second || !probe.equals(from, this, at, length)) continue
+        if (best === undefined || Math.abs(at - expected) < Math.abs(best - expected)) best = at
+        // Further on, every start is further from the one expected.
+        else if (at > expected) return best
+      }
+      p = partStart + part.length
+    }
+    return best
   }
 
   #view(i: number): DataView {

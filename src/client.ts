@@ -35,9 +35,10 @@ export interface SnapshotOptions {
 /** Options of {@link WorkstreamClient.snapshotChunks}. */
 export interface SnapshotChunksOptions extends SnapshotOptions {
   /**
-   * The chunks of a snapshot body received before. The new body's chunks that repeat it from
-   * the start are compared as they arrive and let go, and the body begins with views of these
-   * instead; a body identical to it resolves as this very array. Default: none.
+   * The chunks of a snapshot body received before. Each chunk of the new body is compared with
+   * it as it arrives and let go: the body is made of views of these where it repeats them (at
+   * whatever offset the changes before moved them to) and copies of what differs; a body
+   * identical to it resolves as this very array. Default: none.
    */
   unchangedFrom?: readonly Uint8Array[]
 }
