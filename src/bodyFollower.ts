@@ -15,6 +15,8 @@ const FAR_BYTES = 1024 * 1024
  * for one in four (a run of events added, until the last body goes on).
  */
 const FAR_EVERY = 4
+/** A body made of views is copied once the buffers it keeps alive hold more than twice its length and this. */
+export const COMPACT_SLACK = 64 * 1024
 
 /**
  * Follows a body as it arrives against the last one, which it mostly repeats: a snapshot with a
@@ -113,7 +115,7 @@ export class BodyFollower {
       buffers.add(part.buffer)
       held += part.buffer.byteLength
     }
-    return held > 2 * this.#length + 1024 * 1024 ? [ChunkedBody.of(parts).bytes(0, this.#length)] : parts
+    return held > 2 * this.#length + COMPACT_SLACK ? [ChunkedBody.of(parts).bytes(0, this.#length)] : parts
   }
 
   /** Adds a view of the last body's bytes [start, end), after what differs before them. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { BodyFollower } from '../src/bodyFollower'
+import { BodyFollower, COMPACT_SLACK } from '../src/bodyFollower'
 import { ChunkedBody } from '../src/chunkedBody'
 
 const encoder = new TextEncoder()
@@ -61,6 +61,31 @@ describe('BodyFollower', () => {
       ),
       { numRuns: 300 },
     )
+  })
+
+  it('keeps at most about twice a body of buffers alive, poll after poll of changes', () => {
+    let events = Array.from({ length: 100 }, (_, i): [string, string] => [`id-${i}`, `event ${i} `.repeat(100)])
+    let last: readonly Uint8Array[] = Object.freeze(cut(body(events), Array(400).fill(4096)))
+    let compacted = false
+    for (let poll = 0; poll < 24; poll++) {
+      if (poll % 2 === 0) {
+        // Many events added at once: their bytes are copied into one buffer.
+        events = [...Array.from({ length: 100 }, (_, i): [string, string] => [`added-${poll}-${i}`, `new event ${i} `.repeat(100)]), ...events.slice(0, 100)]
+      } else {
+        // Then all of them but one change: that buffer is kept alive for the one left.
+        events = events.map(([id, readable], i) => (i === 50 ? [id, readable] : [id, `${readable.slice(0, 20)} changed at ${poll}`]))
+      }
+      const received = cut(body(events), Array(400).fill(4096))
+      const next = followed(last, received)
+      expect(text(next)).toBe(text(received))
+      const length = next.reduce((total, part) => total + part.byteLength, 0)
+      const held = [...new Set(next.map((part) => part.buffer))].reduce((total, buffer) => total + buffer.byteLength, 0)
+      expect(held).toBeLessThanOrEqual(2 * length + COMPACT_SLACK)
+      compacted ||= next.length === 1
+      last = Object.freeze([...next])
+    }
+    // The body was copied into one buffer at least once on the way.
+    expect(compacted).toBe(true)
   })
 
   it('gives the last body’s own chunks back for a body identical to it, and views of them where a changed one repeats it', () => {
