@@ -15,6 +15,8 @@ const FAR_BYTES = 1024 * 1024
  * for one in four (a run of events added, until the last body goes on).
  */
 const FAR_EVERY = 4
+/** Pieces that differ are merged into one part up to this many bytes; more are kept as they came. */
+const MERGED_BYTES = 64 * 1024
 /** A body made of views is copied once the buffers it keeps alive hold more than twice its length and this. */
 export const COMPACT_SLACK = 64 * 1024
 
@@ -23,7 +25,8 @@ export const COMPACT_SLACK = 64 * 1024
  * few events added, removed or changed is the last one with a few stretches replaced, and what
  * follows a replaced stretch is the last body shifted. Each chunk is compared with the last body
  * at the shift found so far; where it repeats it, the new body takes views of the last body's
- * bytes, and only the bytes in between are copied. No chunk received is kept: at 50k events a
+ * bytes, and only the bytes in between are copied. No chunk that repeats any of the last body is
+ * kept (one that repeats none of it is, as a copy would hold the same bytes): at 50k events a
  * changed snapshot (183 MB) keeps a few megabytes, which spares the store V8's marking of the
  * whole heap that keeping all of it sets off.
  *
@@ -44,6 +47,8 @@ export class BodyFollower {
   #same = true
   /** Chunks in a row that were not placed in the last body (see FAR_EVERY). */
   #misses = 0
+  /** Bytes of the last body the searches for probes have looked through. */
+  #searched = 0
 
   constructor(last: ChunkedBody) {
     this.#last = last
@@ -76,8 +81,7 @@ export class BodyFollower {
       const misses = this.#misses++
       const far = misses > 0 && (misses - 1) % FAR_EVERY === 0
       let found = last.find(chunk, probeStart, PROBE_BYTES, expected, 0)
-      for (const radius of SEARCHES) found ??= last.find(chunk, probeStart, PROBE_BYTES, expected, radius)
-      if (far) found ??= last.find(chunk, probeStart, PROBE_BYTES, expected, FAR_BYTES)
+      for (const radius of far ? [...SEARCHES, FAR_BYTES] : SEARCHES) found ??= this.#search(chunk, probeStart, expected, radius)
       if (found !== undefined) {
         this.#misses = 0
         // The bytes around the probe that repeat the last body there are views too.
@@ -90,7 +94,19 @@ export class BodyFollower {
         return
       }
     }
-    this.#pending.push(copy(chunk, repeated, length))
+    // Nothing of it repeats the last body: the chunk itself, as a copy would hold the same bytes.
+    this.#pending.push(repeated === 0 ? chunk : copy(chunk, repeated, length))
+  }
+
+  /**
+   * find() within `radius`, while the searches of this body have looked through less than the
+   * last body's length: a body that repeats nothing (another account's events) costs one look.
+   */
+  #search(chunk: Uint8Array, probeStart: number, expected: number, radius: number): number | undefined {
+    const window = Math.min(2 * radius, this.#last.length)
+    if (this.#searched + window > this.#last.length) return undefined
+    this.#searched += window
+    return this.#last.find(chunk, probeStart, PROBE_BYTES, expected, radius)
   }
 
   /**
@@ -132,12 +148,14 @@ export class BodyFollower {
     }
   }
 
-  /** Copies the bytes that differ into one part. */
+  /** Adds the bytes that differ: small pieces copied into one part, whole chunks as they are. */
   #flush(): void {
     if (this.#pending.length === 0) return
     const pending = this.#pending
     this.#pending = []
-    this.#parts.push(pending.length === 1 ? pending[0]! : ChunkedBody.of(pending).bytes(0, pending.reduce((total, part) => total + part.byteLength, 0)))
+    const total = pending.reduce((sum, part) => sum + part.byteLength, 0)
+    if (pending.length === 1 || total > MERGED_BYTES) this.#parts.push(...pending)
+    else this.#parts.push(ChunkedBody.of(pending).bytes(0, total))
   }
 }
 

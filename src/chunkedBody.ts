@@ -143,6 +143,8 @@ export class ChunkedBody {
         continue
       }
       for (let i = 0; i < step; i++) if (this.byteAt(start + n + i) !== chunk[chunkStart + n + i]) return n + i
+      // Equal after all: the block held a word that is NaN as a double, which compares unequal to itself.
+      n += step
     }
     return max
   }
@@ -157,6 +159,7 @@ export class ChunkedBody {
         continue
       }
       for (let i = 1; i <= step; i++) if (this.byteAt(end - n - i) !== chunk[chunkEnd - n - i]) return n + i - 1
+      n += step
     }
     return max
   }
