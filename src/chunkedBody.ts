@@ -1,5 +1,8 @@
 import { compareRanges, scanValue, skipWhitespace } from './jsonScanner'
 
+/** Compared at once by commonPrefix and commonSuffix, before they look for the first byte that differs. */
+const COMPARED_BLOCK = 1024
+
 /**
  * A response body read as the chunks it arrived in, addressed as one run of bytes. A snapshot
  * of tens of megabytes arrives in thousands of chunks (Node's fetch reads 64 kB at a time);
@@ -8,9 +11,6 @@ import { compareRanges, scanValue, skipWhitespace } from './jsonScanner'
  *
  * Reads are mostly in order, so the part of the last read is tried first.
  */
-/** Compared at once by commonPrefix and commonSuffix, before they look for the first byte that differs. */
-const COMPARED_BLOCK = 1024
-
 export class ChunkedBody {
   readonly length: number
   /**
