@@ -35,6 +35,14 @@ export class TabClears {
    * carried out last (null: none). A leader refuses the mutations of a tab that knew of another.
    */
   #lastClear: string | null = null
+  /** Follower: the last clear the leader's states said it carried out (undefined: none heard of yet). */
+  #leaderLastClear: string | null | undefined = undefined
+  /**
+   * Follower: a clear from a tab of an older version (it has no id) that the leader has not been
+   * seen to carry out: its states still say the clear they said before it (`#idlessBefore`).
+   */
+  #idlessWaiting = false
+  #idlessBefore: string | null | undefined = undefined
 
   constructor(tabs: TabCoordinator, host: TabClearsHost, nextId: () => string, abortForwarded: () => void) {
     this.#tabs = tabs
@@ -67,7 +75,10 @@ export class TabClears {
    * Then it holds the next user's data only, and is read; otherwise it is wiped.
    */
   carriedOut(clearedBy: string | undefined): boolean {
-    return clearedBy !== undefined && this.clearing && clearedBy === this.#lastClear
+    if (clearedBy === undefined || !this.clearing) return false
+    if (this.#unconfirmedClears.size > 0 && clearedBy !== this.#lastClear) return false
+    // An older tab's clear gets its id from the leader that carries it out: any clear after the one its states said last.
+    return !this.#idlessWaiting || (this.#idlessBefore !== undefined && clearedBy !== this.#idlessBefore)
   }
 
   /** The latest clear this tab knows of (null: none), which its forwarded mutations and the leader's states carry. */
@@ -76,11 +87,30 @@ export class TabClears {
   }
 
   /**
-   * Follower: whether a clear is still unconfirmed. A tab that takes over meanwhile wipes storage
-   * instead of reading it: the old leader's last writes may have landed after the clear's wipe.
+   * Follower: whether a clear is still unconfirmed (or an older tab's, still not seen carried
+   * out). A tab that takes over meanwhile wipes storage instead of reading it: the old leader's
+   * last writes may have landed after the clear's wipe.
    */
   get clearing(): boolean {
-    return this.#unconfirmedClears.size > 0
+    return this.#unconfirmedClears.size > 0 || this.#idlessWaiting
+  }
+
+  /**
+   * Follower: whether a state of a leader that confirms clears is from before one this tab waits
+   * for, and must not be shown: it would bring the last user's data back (a full state, or a
+   * delta on the version this tab followed before it emptied itself). An older tab's clear is
+   * carried out once the leader's states name a clear other than the one they named before it.
+   */
+  refuses(lastClear: string | null | undefined): boolean {
+    // (A tab that followed no state yet knows no clear before it: any one named will do.)
+    const after = this.#idlessBefore !== undefined ? lastClear !== this.#idlessBefore : typeof lastClear === 'string'
+    if (this.#idlessWaiting && after) this.#idlessWaiting = false
+    return this.clearing
+  }
+
+  /** Follower: a tab starts to lead, having read or wiped storage: an older tab's clear is no longer waited for. */
+  leaderStarted(): void {
+    this.#idlessWaiting = false
   }
 
   /** Leader, once it has read storage: confirms the clears that no leader confirmed. */
@@ -88,6 +118,7 @@ export class TabClears {
     // The clears no leader confirmed were carried out by this tab as it read (or wiped) storage.
     for (const id of this.#unconfirmedClears) this.#confirmClear(id)
     this.#unconfirmedClears.clear()
+    this.#idlessWaiting = false
   }
 
   /** Follower: a new leader is told the clears no leader confirmed. */
@@ -100,12 +131,15 @@ export class TabClears {
   dropUnconfirmed(): void {
     // A leader of an older version never confirms: its states are taken, as that version did.
     this.#unconfirmedClears.clear()
+    this.#idlessWaiting = false
   }
 
   /** Follower: the last clear the leader it follows carried out (undefined: a leader of an older version, which does not say). */
   followLeader(lastClear: string | null | undefined): void {
     // Its mutations go to that leader with the last clear it carried out: posted again, they are taken.
-    if (lastClear !== undefined) this.#lastClear = lastClear
+    if (lastClear === undefined) return
+    this.#lastClear = lastClear
+    this.#leaderLastClear = lastClear
   }
 
   /** Follower: another follower's clear (or a leader's, which it confirmed at once). */
@@ -120,14 +154,22 @@ export class TabClears {
       this.#unconfirmedClears.add(id)
       return
     }
-    if (id !== undefined) this.#clearing(id)
-    // What this tab forwarded before is aborted with the rest, whichever version logged out.
-    else this.#abortForwarded()
+    if (id !== undefined) {
+      this.#clearing(id)
+    } else {
+      // What this tab forwarded before is aborted with the rest, whichever version logged out.
+      this.#abortForwarded()
+      // The leader's states from before it carried this one out are refused (see refuses()).
+      if (!this.#idlessWaiting) this.#idlessBefore = this.#leaderLastClear
+      this.#idlessWaiting = true
+    }
     this.#host.clear(false)
   }
 
   /** Follower: a leader confirmed a clear. */
   confirmed(id: string): void {
+    // One this tab did not hear of: the id the leader gave an older tab's clear as it carried it out.
+    if (this.#idlessWaiting && !this.#unconfirmedClears.has(id) && !this.#clearedIds.includes(id)) this.#idlessWaiting = false
     rememberId(this.#clearedIds, id)
     this.#unconfirmedClears.delete(id)
   }
@@ -142,13 +184,15 @@ export class TabClears {
   /** Leader: carries out a follower's clear once, and confirms it (a clear without an id, from an older tab, every time). */
   carryOut(id: string | undefined): void {
     const done = id !== undefined && this.#clearedIds.includes(id)
-    // Confirmed first: the followers then take the state it leads to, broadcast as it is carried out.
-    if (id !== undefined) this.#confirmClear(id)
-    if (done) return
     // A clear from a tab of an older version has no id: one of this tab's own marks it, so that
     // the mutations newer followers posted before they heard of it are refused like any others.
-    this.#lastClear = id ?? this.#nextId()
-    this.#host.clear(true, this.#lastClear)
+    const named = id ?? this.#nextId()
+    // Confirmed first: the followers then take the state it leads to, broadcast as it is carried
+    // out (an older tab's too: the followers that heard it wait for its confirmation).
+    this.#confirmClear(named)
+    if (done) return
+    this.#lastClear = named
+    this.#host.clear(true, named)
   }
 
   #confirmClear(id: string): void {

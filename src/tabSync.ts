@@ -152,6 +152,7 @@ export class TabSync {
     }
     if (message.type === 'leader') {
       // A leader says so when it starts to lead: a tab that leads again is new to what happened meanwhile.
+      this.#clears.leaderStarted()
       this.#follows(message.from, true)
       this.hello()
       return
@@ -166,7 +167,7 @@ export class TabSync {
     }
     if (message.type !== 'state') return
     // A state the leader sent before it carried out a clear would show the last user's data again.
-    if (this.#clears.clearing && message.confirmsClears) return
+    if (message.confirmsClears && this.#clears.refuses(message.lastClear)) return
     // Noted before the clears are let go: a leader new to this tab hears them (it may have taken
     // over from one that never carried them out).
     this.#follows(message.from, false)

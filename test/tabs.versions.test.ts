@@ -40,6 +40,17 @@ function olderVersion(inner: TabCoordinator): TabCoordinator {
   }
 }
 
+/** A follower (this version) on a hub whose leader the test plays through `leaderTabs`. */
+async function followerOfAPlayedLeader() {
+  const server = await startServer({ events: [makeEvent('a', 1)] })
+  const hub = memoryTabs()
+  const leader = holdable()
+  const leaderTabs = leader.wrap(hub.join())
+  const follower = makeStore(server, { storage: memoryStorage(), tabs: hub.join() })
+  await follower.ready
+  return { hub, leader, leaderTabs, follower }
+}
+
 describe('tabs of two versions of the app', () => {
   it('a logout under a leader of the older version: the follower follows it again, and its create is sent once', async () => {
     const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
@@ -117,13 +128,8 @@ describe('tabs of two versions of the app', () => {
   })
 
   it('a follower that hears a logout from a tab of the older version neither shows nor posts again its aborted create', async () => {
-    const server = await startServer({ events: [makeEvent('a', 1)] })
-    const hub = memoryTabs()
     // A leader played by the test, which has not acknowledged the follower's create yet.
-    const leader = holdable()
-    const leaderTabs = leader.wrap(hub.join())
-    const follower = makeStore(server, { storage: memoryStorage(), tabs: hub.join() })
-    await follower.ready
+    const { hub, leader, leaderTabs, follower } = await followerOfAPlayedLeader()
     const posted = leader.received((m) => m.type === 'mutation')
     const { confirmed } = follower.create(makeSeed('last user’s create'))
     await posted
@@ -133,8 +139,10 @@ describe('tabs of two versions of the app', () => {
     // The leader's states after the logout: the create is not in them, and must stay out.
     const reposted = vi.fn()
     leaderTabs.onMessage((m) => m.type === 'mutation' && reposted())
-    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { full: [] }, version: 1, records: [], lastSyncedAt: undefined, settled: [] })
-    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { upserted: [makeEvent('b', 2)], removed: [], base: 1 }, version: 2, records: [], lastSyncedAt: 1, settled: [] })
+    // A leader gives the older tab's clear an id, confirms it, and carries it out.
+    leaderTabs.post({ type: 'cleared', from: 'L', id: 'L:1' })
+    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { full: [] }, version: 1, records: [], lastSyncedAt: undefined, settled: [], lastClear: 'L:1' })
+    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { upserted: [makeEvent('b', 2)], removed: [], base: 1 }, version: 2, records: [], lastSyncedAt: 1, settled: [], lastClear: 'L:1' })
     await until(follower.events$, (e) => e.length === 1)
     // What the follower posted as it took those states arrives before its next message.
     const asked = leader.received((m) => m.type === 'refresh')
@@ -201,5 +209,110 @@ describe('a logout in a follower of the older version', () => {
     await leader.refresh()
     const created = server.requests.count('create')
     expect({ outcome, created }).toEqual(outcome === 'aborted' ? { outcome, created: 0 } : { outcome: 'resolved', created: 1 })
+  })
+})
+
+/**
+ * Leader (newer), follower (newer) and a tab of the older version (a store behind olderVersion),
+ * on one storage and one hub, joined in that order. The last user's create, made in the
+ * follower, waits in the leader's outbox (it is offline). With `holdClose`, the leader's lock is
+ * released only when the test says (as a closing page's is, once its last writes landed).
+ */
+async function olderLogoutTabs(holdClose = false) {
+  const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+  const storage = memoryStorage()
+  const hub = memoryTabs()
+  const online = switchableOnline(true)
+  const leaderMessages = holdable()
+  const leaderInner = hub.join()
+  const wrapped = leaderMessages.wrap(leaderInner)
+  let closed!: () => void
+  const closeAsked = new Promise<void>((resolve) => (closed = resolve))
+  const leaderTabs: TabCoordinator = holdClose
+    ? { get isLeader() { return leaderInner.isLeader }, onLeadership: wrapped.onLeadership, onMessage: wrapped.onMessage, post: wrapped.post, close: () => closed() }
+    : wrapped
+  const leader = makeStore(server, { storage, tabs: leaderTabs, online })
+  await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+  const followerMessages = holdable()
+  const follower = makeStore(server, { storage, tabs: followerMessages.wrap(hub.join()) })
+  await follower.ready
+  const older = makeStore(server, { storage, tabs: olderVersion(hub.join()) })
+  await older.ready
+  await leader.refresh()
+  await until(follower.events$, (e) => e.length === 2)
+  online.set(false)
+  const { confirmed } = follower.create(makeSeed('the last user’s create'))
+  const outcome = confirmed.then(() => 'resolved', (error: { kind: string }) => error.kind)
+  await until(leader.outbox$, (o) => o.length === 1)
+  await until(follower.outbox$, (o) => o.length === 1)
+  return { server, hub, leader, follower, older, leaderMessages, followerMessages, outcome, releaseLock: async () => (await closeAsked, leaderInner.close()) }
+}
+
+/** What `store` shows from the moment its view is first emptied: every non-empty list of events and outbox. */
+function shownAfterEmptied(store: ReturnType<typeof makeStore>) {
+  const seen = { events: [] as string[][], outbox: [] as string[][] }
+  let emptied = false
+  store.events$.subscribe((events) => {
+    if (!emptied) emptied = events.length === 0
+    else if (events.length > 0) seen.events.push(events.map((e) => e.readable ?? e.id))
+  })
+  store.outbox$.subscribe((outbox) => emptied && outbox.length > 0 && seen.outbox.push(outbox.map((m) => `${m.kind}:${m.state}`)))
+  return seen
+}
+
+describe('a logout in a tab of the older version, and the states the leader sent before it carried it out', () => {
+  it('a newer follower does not show the last user’s events and outbox again from a full state the leader sent before (bug: until the next state)', async () => {
+    const { hub, leader, follower, older, followerMessages, outcome } = await olderLogoutTabs()
+    const seen = shownAfterEmptied(follower)
+    // A new tab opens as the older one logs out: the leader answers its hello with a full state first.
+    hub.join().post({ type: 'hello', from: 'new tab' })
+    await older.clear()
+    expect(await outcome).toBe('aborted')
+    await until(leader.events$, (e) => e.length === 0)
+    await followerMessages.received((m) => m.type === 'state' && m.records.length === 0)
+    expect(seen).toEqual({ events: [], outbox: [] })
+  })
+
+  it('nor from a delta the leader sent before: a delete forwarded just before the logout does not bring the outbox back (bug)', async () => {
+    const { leader, follower, older, followerMessages, outcome } = await olderLogoutTabs()
+    const seen = shownAfterEmptied(follower)
+    const deleted = follower.delete('a').then(() => 'resolved', (error: { kind: string }) => error.kind)
+    await older.clear()
+    expect([await outcome, await deleted]).toEqual(['aborted', 'aborted'])
+    await until(leader.outbox$, (o) => o.length === 0)
+    await followerMessages.received((m) => m.type === 'state' && m.records.length === 0)
+    expect(seen).toEqual({ events: [], outbox: [] })
+  })
+
+  it('a newer follower that takes over right after does not send the last user’s aborted create (bug: it was sent from the stale state)', async () => {
+    const { server, hub, leader, follower, older, leaderMessages, followerMessages, outcome, releaseLock } = await olderLogoutTabs(true)
+    // The leader answers a new tab's hello, and its page closes before the logout reaches it.
+    const closing = leaderMessages.received((m) => m.type === 'hello').then(() => leader.dispose())
+    hub.join().post({ type: 'hello', from: 'new tab' })
+    const clearing = older.clear()
+    await followerMessages.received((m) => m.type === 'state' && 'full' in m.server)
+    await Promise.all([clearing, closing, releaseLock()])
+    expect(await outcome).toBe('aborted')
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await follower.flush()
+    expect({ events: follower.events, outbox: follower.outbox, creates: server.requests.count('create') }).toEqual({ events: [], outbox: [], creates: 0 })
+  })
+
+  it('a newer follower under a leader that names the clear it carried out but does not confirm an older tab’s follows it again', async () => {
+    // The version before this one, played by the test: its states name the last clear, and an older tab's clear gets no 'cleared'.
+    const { hub, leaderTabs, follower } = await followerOfAPlayedLeader()
+    const state = (version: number, events: ReturnType<typeof makeEvent>[], lastClear: string | null) =>
+      leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { full: events }, version, records: [], lastSyncedAt: 1, settled: [], lastClear })
+    state(1, [makeEvent('a', 1)], null)
+    await until(follower.events$, (e) => e.length === 1)
+    olderVersion(hub.join()).post({ type: 'clear', from: 'older tab' })
+    await until(follower.events$, (e) => e.length === 0)
+    // Sent before it carried the clear out: refused.
+    state(2, [makeEvent('a', 1)], null)
+    // After: taken.
+    state(3, [makeEvent('next', 2)], 'L:1')
+    await until(follower.events$, (e) => e.length === 1)
+    expect(follower.events.map((e) => e.id)).toEqual(['next'])
+    await follower.dispose()
   })
 })
