@@ -60,7 +60,14 @@ export type SyncAction =
       reconcile?: boolean
     }
   | { type: 'mutationQueued'; record: MutationRecord; /** Default true. A follower tab leaves cancelling to the leader, which knows what was sent. */ cancelUnsent?: boolean }
-  | { type: 'leaderState'; server: ServerSnapshot; records: readonly MutationRecord[]; lastSyncedAt: number | undefined }
+  | {
+      type: 'leaderState'
+      server: ServerSnapshot
+      records: readonly MutationRecord[]
+      lastSyncedAt: number | undefined
+      /** A follower's renames, with those of its own creates the leader confirmed under another id. */
+      renamed?: ReadonlyMap<string, string>
+    }
   | {
       type: 'promoted'
       /** The outbox as storage holds it: the old leader saved every change before it went out. */
@@ -135,7 +142,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       return queue(base, action.record, action.cancelUnsent ?? true)
     case 'leaderState':
       // What this tab fetched itself, if a request of its own is still out, is older than this.
-      return { ...base, server: action.server, source: 'network', appliedSeq: base.requestedSeq, records: action.records, lastSyncedAt: action.lastSyncedAt }
+      return { ...base, server: action.server, source: 'network', appliedSeq: base.requestedSeq, records: action.records, lastSyncedAt: action.lastSyncedAt, ...(action.renamed ? { renamed: action.renamed } : {}) }
     case 'promoted': {
       // This tab takes over from a leader that may have been sending. Its copy of the outbox is
       // the old leader's last broadcast, which may lag: storage's version of each mutation wins

@@ -1,6 +1,7 @@
 import { jsonEqual } from './equal'
 import type { WorkstreamSyncError } from './errors'
 import { syncErrorOf, type MutationError, type MutationRecord, type Settlement } from './mutation'
+import { rename, toServerId } from './naming'
 import { rememberId } from './rememberId'
 import type { SyncAction, SyncState } from './state'
 import type { TabClears } from './tabClears'
@@ -151,9 +152,34 @@ export class TabFollower {
     for (const record of waiting) this.#postMutation(record)
     for (const id of this.#leaderRecordIds) if (!leaderIds.has(id)) rememberId(this.#endedIds, id)
     this.#leaderRecordIds = leaderIds
-    this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...waiting]), lastSyncedAt: message.lastSyncedAt })
+    // A delete of this tab's own create by the id create() gave it, which the leader has not read
+    // yet, hides the event by the server's id once the leader says it named the create so.
+    const renamed = this.#renamedBy(message, mine, before)
+    const own = waiting.map((record) => toServerId(record, message.records, renamed ?? this.#host.state().renamed))
+    this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...own]), lastSyncedAt: message.lastSyncedAt, ...(renamed ? { renamed } : {}) })
     if (errorChanged) this.#host.showStatus()
     this.#hearOwn(message, before, mine)
+  }
+
+  /**
+   * The state's renames with those of this tab's creates that the leader confirmed under another
+   * id (its records, or `settled` once they left them); undefined when none is new.
+   */
+  #renamedBy(message: Extract<TabMessage, { type: 'state' }>, settled: readonly Settlement[], before: readonly MutationRecord[]): Map<string, string> | undefined {
+    const known = this.#host.state().renamed
+    let renamed: Map<string, string> | undefined
+    const note = (clientId: string | undefined, serverId: string): void => {
+      if (clientId === undefined || clientId === serverId || (renamed ?? known).get(clientId) === serverId) return
+      renamed ??= new Map(known)
+      rename(renamed, clientId, serverId)
+    }
+    for (const r of message.records) if (r.kind === 'create' && r.origin === this.#host.id) note(r.seed?.internal_identifier, r.eventId)
+    for (const settlement of settled) {
+      if (settlement.outcome !== 'resolved' || settlement.event === undefined) continue
+      const create = before.find((r) => r.id === settlement.mutationId)
+      if (create?.kind === 'create') note(create.seed?.internal_identifier ?? create.eventId, settlement.event.id)
+    }
+    return renamed
   }
 
   /**

@@ -102,6 +102,55 @@ describe('a delete from another tab by a client id the server renamed', () => {
   })
 })
 
+/** A leader and a follower, each behind messages the test can hold, on a server that names created events itself. */
+async function tabsOfARenamingServer() {
+  const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+  const hub = memoryTabs()
+  const leaderMessages = holdable()
+  const leader = makeStore(server, { storage: memoryStorage(), tabs: leaderMessages.wrap(hub.join()) })
+  await until(leader.status$, (status) => status.isLeader && status.phase !== 'hydrating')
+  const followerMessages = holdable()
+  const follower = makeStore(server, { storage: memoryStorage(), tabs: followerMessages.wrap(hub.join()) })
+  await follower.ready
+  return { server, leader, leaderMessages, followerMessages, follower }
+}
+
+describe('a follower’s delete of its own create, by the client id the server renamed', () => {
+  it('keeps the event hidden when the leader’s state confirming the create comes before the delete reached it (bug: it showed again until the next state)', async () => {
+    const { server, leader, leaderMessages, followerMessages, follower } = await tabsOfARenamingServer()
+    // The leader sends the follower's create and says so; the follower has not read that yet.
+    followerMessages.hold()
+    const { event, confirmed } = follower.create(makeSeed('created, then deleted in the follower'))
+    await until(leader.outbox$, (outbox) => outbox.length === 1)
+    await until(leader.outbox$, (outbox) => outbox.length === 0)
+    // The follower deletes it by the id create() gave it, and the leader has not read that yet.
+    leaderMessages.hold()
+    const deleted = follower.delete(event.id)
+    const shown: string[][] = []
+    follower.events$.subscribe((events) => shown.push(events.map((e) => e.id)))
+    followerMessages.release()
+    const named = await confirmed
+    expect(named.id).not.toBe(event.id)
+    leaderMessages.release()
+    await deleted
+    expect(shown.filter((ids) => ids.includes(named.id) || ids.includes(event.id))).toEqual([])
+    expect(server.events().map((e) => e.id)).toEqual(['a'])
+  })
+
+  it('hides the event at once when the delete comes after the follower heard the create confirmed', async () => {
+    const { server, leaderMessages, follower } = await tabsOfARenamingServer()
+    const { event, confirmed } = follower.create(makeSeed('created, then deleted in the follower'))
+    const named = await confirmed
+    await until(follower.events$, (events) => events.some((e) => e.id === named.id))
+    leaderMessages.hold()
+    const deleted = follower.delete(event.id)
+    expect(follower.events.map((e) => e.id)).not.toContain(named.id)
+    leaderMessages.release()
+    await deleted
+    expect(server.events().map((e) => e.id)).toEqual(['a'])
+  })
+})
+
 describe('a follower that cannot read the cache', () => {
   it('leaves it to the leader instead of wiping it (bug: the leader went on listing wiped segments)', async () => {
     const storage = memoryStorage()
