@@ -1,5 +1,5 @@
 import { rememberId } from './rememberId'
-import type { TabCoordinator } from './tabs'
+import type { TabCoordinator, TabMessage } from './tabs'
 
 export interface TabClearsHost {
   readonly id: string
@@ -38,11 +38,14 @@ export class TabClears {
   /** Follower: the last clear the leader's states said it carried out (undefined: none heard of yet). */
   #leaderLastClear: string | null | undefined = undefined
   /**
-   * Follower: a clear from a tab of an older version (it has no id) that the leader has not been
-   * seen to carry out: its states still say the clear they said before it (`#idlessBefore`).
+   * Follower: the clears of tabs of an older version (they have no id), by the tab that sent
+   * them: how many it heard minus how many a leader confirmed ('cleared' with `olderFrom`). A
+   * confirmation may come before the clear itself (two senders' messages keep no order between
+   * them): the count is then negative until the clear comes. It waits while one is positive.
    */
-  #idlessWaiting = false
-  #idlessBefore: string | null | undefined = undefined
+  readonly #olderClears = new Map<string, number>()
+  /** Follower: the clear the leader's states named when it began to wait (see refuses()). */
+  #olderBefore: string | null | undefined = undefined
 
   constructor(tabs: TabCoordinator, host: TabClearsHost, nextId: () => string, abortForwarded: () => void) {
     this.#tabs = tabs
@@ -75,10 +78,8 @@ export class TabClears {
    * Then it holds the next user's data only, and is read; otherwise it is wiped.
    */
   carriedOut(clearedBy: string | undefined): boolean {
-    if (clearedBy === undefined || !this.clearing) return false
-    if (this.#unconfirmedClears.size > 0 && clearedBy !== this.#lastClear) return false
-    // An older tab's clear gets its id from the leader that carries it out: any clear after the one its states said last.
-    return !this.#idlessWaiting || (this.#idlessBefore !== undefined && clearedBy !== this.#idlessBefore)
+    // An older tab's clear gets its id from the leader that carries it out, unknown here: storage cannot show it.
+    return clearedBy !== undefined && this.clearing && !this.#waitsForOlder() && clearedBy === this.#lastClear
   }
 
   /** The latest clear this tab knows of (null: none), which its forwarded mutations and the leader's states carry. */
@@ -92,25 +93,29 @@ export class TabClears {
    * last writes may have landed after the clear's wipe.
    */
   get clearing(): boolean {
-    return this.#unconfirmedClears.size > 0 || this.#idlessWaiting
+    return this.#unconfirmedClears.size > 0 || this.#waitsForOlder()
   }
 
   /**
    * Follower: whether a state of a leader that confirms clears is from before one this tab waits
    * for, and must not be shown: it would bring the last user's data back (a full state, or a
    * delta on the version this tab followed before it emptied itself). An older tab's clear is
-   * carried out once the leader's states name a clear other than the one they named before it.
+   * waited for until the leader confirms it, before the state it leads to.
    */
-  refuses(lastClear: string | null | undefined): boolean {
-    // (A tab that followed no state yet knows no clear before it: any one named will do.)
-    const after = this.#idlessBefore !== undefined ? lastClear !== this.#idlessBefore : typeof lastClear === 'string'
-    if (this.#idlessWaiting && after) this.#idlessWaiting = false
+  refuses(message: Extract<TabMessage, { type: 'state' }>): boolean {
+    if (this.#waitsForOlder() && !message.confirmsOlderClears) {
+      // A leader of the version before this one does not confirm an older tab's clear, but
+      // names the id it gave it in its states. (A tab that followed no state before knows no
+      // clear it named then: any one will do.)
+      const before = this.#olderBefore
+      if (before !== undefined ? message.lastClear !== before : typeof message.lastClear === 'string') this.#endOlderWaits()
+    }
     return this.clearing
   }
 
   /** Follower: a tab starts to lead, having read or wiped storage: an older tab's clear is no longer waited for. */
   leaderStarted(): void {
-    this.#idlessWaiting = false
+    this.#endOlderWaits()
   }
 
   /** Leader, once it has read storage: confirms the clears that no leader confirmed. */
@@ -118,7 +123,7 @@ export class TabClears {
     // The clears no leader confirmed were carried out by this tab as it read (or wiped) storage.
     for (const id of this.#unconfirmedClears) this.#confirmClear(id)
     this.#unconfirmedClears.clear()
-    this.#idlessWaiting = false
+    this.#endOlderWaits()
   }
 
   /** Follower: a new leader is told the clears no leader confirmed. */
@@ -131,7 +136,7 @@ export class TabClears {
   dropUnconfirmed(): void {
     // A leader of an older version never confirms: its states are taken, as that version did.
     this.#unconfirmedClears.clear()
-    this.#idlessWaiting = false
+    this.#endOlderWaits()
   }
 
   /** Follower: the last clear the leader it follows carried out (undefined: a leader of an older version, which does not say). */
@@ -142,8 +147,8 @@ export class TabClears {
     this.#leaderLastClear = lastClear
   }
 
-  /** Follower: another follower's clear (or a leader's, which it confirmed at once). */
-  heard(id: string | undefined): void {
+  /** Follower: another follower's clear (or a leader's, which it confirmed at once), sent by tab `from`. */
+  heard(id: string | undefined, from: string): void {
     // Another follower's logout: this tab shows nothing from before it either, and waits like it
     // (unless the clear came from a tab of an older version, which no leader confirms).
     if (id !== undefined && (this.#unconfirmedClears.has(id) || this.#clearedIds.includes(id))) return
@@ -159,19 +164,34 @@ export class TabClears {
     } else {
       // What this tab forwarded before is aborted with the rest, whichever version logged out.
       this.#abortForwarded()
-      // The leader's states from before it carried this one out are refused (see refuses()).
-      if (!this.#idlessWaiting) this.#idlessBefore = this.#leaderLastClear
-      this.#idlessWaiting = true
+      // The leader's states from before it carried this one out are refused until it confirms it.
+      if (!this.#waitsForOlder()) this.#olderBefore = this.#leaderLastClear
+      this.#countOlder(from, 1)
     }
     this.#host.clear(false)
   }
 
-  /** Follower: a leader confirmed a clear. */
-  confirmed(id: string): void {
-    // One this tab did not hear of: the id the leader gave an older tab's clear as it carried it out.
-    if (this.#idlessWaiting && !this.#unconfirmedClears.has(id) && !this.#clearedIds.includes(id)) this.#idlessWaiting = false
+  /** Follower: a leader confirmed a clear (`olderFrom`: one of that tab of an older version, which had no id). */
+  confirmed(id: string, olderFrom: string | undefined): void {
+    if (olderFrom !== undefined) this.#countOlder(olderFrom, -1)
     rememberId(this.#clearedIds, id)
     this.#unconfirmedClears.delete(id)
+  }
+
+  #waitsForOlder(): boolean {
+    for (const count of this.#olderClears.values()) if (count > 0) return true
+    return false
+  }
+
+  #countOlder(from: string, delta: number): void {
+    const count = (this.#olderClears.get(from) ?? 0) + delta
+    if (count === 0) this.#olderClears.delete(from)
+    else this.#olderClears.set(from, count)
+  }
+
+  /** Ends the waits for older tabs' clears; confirmations that came before their clear are kept. */
+  #endOlderWaits(): void {
+    for (const [from, count] of this.#olderClears) if (count > 0) this.#olderClears.delete(from)
   }
 
   /** Follower: a clear is under way. What it forwarded before is gone with it, and must not be posted again. */
@@ -181,22 +201,22 @@ export class TabClears {
     this.#abortForwarded()
   }
 
-  /** Leader: carries out a follower's clear once, and confirms it (a clear without an id, from an older tab, every time). */
-  carryOut(id: string | undefined): void {
+  /** Leader: carries out a follower's (`from`) clear once, and confirms it (a clear without an id, from an older tab, every time). */
+  carryOut(id: string | undefined, from: string): void {
     const done = id !== undefined && this.#clearedIds.includes(id)
     // A clear from a tab of an older version has no id: one of this tab's own marks it, so that
     // the mutations newer followers posted before they heard of it are refused like any others.
     const named = id ?? this.#nextId()
     // Confirmed first: the followers then take the state it leads to, broadcast as it is carried
     // out (an older tab's too: the followers that heard it wait for its confirmation).
-    this.#confirmClear(named)
+    this.#confirmClear(named, id === undefined ? from : undefined)
     if (done) return
     this.#lastClear = named
     this.#host.clear(true, named)
   }
 
-  #confirmClear(id: string): void {
+  #confirmClear(id: string, olderFrom?: string): void {
     rememberId(this.#clearedIds, id)
-    this.#tabs.post({ type: 'cleared', from: this.#host.id, id })
+    this.#tabs.post({ type: 'cleared', from: this.#host.id, id, ...(olderFrom !== undefined ? { olderFrom } : {}) })
   }
 }

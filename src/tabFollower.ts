@@ -154,8 +154,9 @@ export class TabFollower {
     this.#leaderRecordIds = leaderIds
     // A delete of this tab's own create by the id create() gave it, which the leader has not read
     // yet, hides the event by the server's id once the leader says it named the create so.
-    const renamed = this.#renamedBy(message, mine, before)
-    const own = waiting.map((record) => toServerId(record, message.records, renamed ?? this.#host.state().renamed))
+    const records = [...message.records, ...waiting]
+    const renamed = this.#renamedBy(records, mine, before)
+    const own = waiting.map((record) => toServerId(record, records, renamed ?? this.#host.state().renamed))
     this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...own]), lastSyncedAt: message.lastSyncedAt, ...(renamed ? { renamed } : {}) })
     if (errorChanged) this.#host.showStatus()
     this.#hearOwn(message, before, mine)
@@ -163,17 +164,19 @@ export class TabFollower {
 
   /**
    * The state's renames with those of this tab's creates that the leader confirmed under another
-   * id (its records, or `settled` once they left them); undefined when none is new.
+   * id (in `records`, or `settled` once they left them); undefined when none is new. A client id
+   * that a create in `records` holds again names that create, not the event of the one before.
    */
-  #renamedBy(message: Extract<TabMessage, { type: 'state' }>, settled: readonly Settlement[], before: readonly MutationRecord[]): Map<string, string> | undefined {
+  #renamedBy(records: readonly MutationRecord[], settled: readonly Settlement[], before: readonly MutationRecord[]): Map<string, string> | undefined {
     const known = this.#host.state().renamed
+    const held = new Set(records.filter((r) => r.kind === 'create').map((r) => r.eventId))
     let renamed: Map<string, string> | undefined
     const note = (clientId: string | undefined, serverId: string): void => {
-      if (clientId === undefined || clientId === serverId || (renamed ?? known).get(clientId) === serverId) return
+      if (clientId === undefined || clientId === serverId || held.has(clientId) || (renamed ?? known).get(clientId) === serverId) return
       renamed ??= new Map(known)
       rename(renamed, clientId, serverId)
     }
-    for (const r of message.records) if (r.kind === 'create' && r.origin === this.#host.id) note(r.seed?.internal_identifier, r.eventId)
+    for (const r of records) if (r.kind === 'create' && r.origin === this.#host.id) note(r.seed?.internal_identifier, r.eventId)
     for (const settlement of settled) {
       if (settlement.outcome !== 'resolved' || settlement.event === undefined) continue
       const create = before.find((r) => r.id === settlement.mutationId)

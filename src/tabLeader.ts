@@ -128,7 +128,7 @@ export class TabLeader {
     this.#sentStorageFailed = this.#host.storageFailed()
     this.#sentSyncError = plainErrorOf(this.#host.syncError())
     const beside = { lastClear: this.#clears.last, ...(this.#sentStorageFailed ? { storageFailed: true } : {}), ...(this.#sentSyncError ? { syncError: this.#sentSyncError } : {}), ...(failed.length ? { failed } : {}) }
-    this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...beside })
+    this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, confirmsOlderClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...beside })
   }
 
   /**

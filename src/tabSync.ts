@@ -140,7 +140,7 @@ export class TabSync {
       if (message.type === 'hello') this.#leader.hello()
       else if (message.type === 'mutation') this.#leader.forwarded(message)
       else if (message.type === 'command') this.#leader.command(message.command, message.mutationId)
-      else if (message.type === 'clear') this.#clears.carryOut(message.id)
+      else if (message.type === 'clear') this.#clears.carryOut(message.id, message.from)
       else if (message.type === 'visibility') this.#visibility.followerSaid(message.from, message.visible === true)
       else if (message.type === 'refresh') this.#refreshes.refreshFor(message.from, message.id)
       return
@@ -158,16 +158,16 @@ export class TabSync {
       return
     }
     if (message.type === 'clear') {
-      this.#clears.heard(message.id)
+      this.#clears.heard(message.id, message.from)
       return
     }
     if (message.type === 'cleared') {
-      this.#clears.confirmed(message.id)
+      this.#clears.confirmed(message.id, message.olderFrom)
       return
     }
     if (message.type !== 'state') return
     // A state the leader sent before it carried out a clear would show the last user's data again.
-    if (message.confirmsClears && this.#clears.refuses(message.lastClear)) return
+    if (message.confirmsClears && this.#clears.refuses(message)) return
     // Noted before the clears are let go: a leader new to this tab hears them (it may have taken
     // over from one that never carried them out).
     this.#follows(message.from, false)

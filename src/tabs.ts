@@ -14,6 +14,8 @@ export type TabMessage =
       readonly from: string
       /** Set by leaders that confirm clears ('cleared'); a tab of an older version leaves it out. */
       readonly confirmsClears?: true
+      /** Set by leaders that confirm the clears of tabs of an older version too ('cleared' with `olderFrom`). */
+      readonly confirmsOlderClears?: true
       /** Full: every server event (sent to a tab that said hello). Delta: the change only. */
       readonly server:
         | {
@@ -98,6 +100,8 @@ export type TabMessage =
       readonly from: string
       /** The clear's id. */
       readonly id: string
+      /** The clear was one of this tab of an older version, which had no id: the leader gave it `id`. Left out by older tabs. */
+      readonly olderFrom?: string
     }
   /** Follower → leader: `refresh()` was called in the follower: the leader fetches a snapshot. */
   | {

@@ -137,6 +137,27 @@ describe('a follower’s delete of its own create, by the client id the server r
     expect(server.events().map((e) => e.id)).toEqual(['a'])
   })
 
+  it('hides the follower’s new create by a client id it used again, not the event the server named the first one (bug: the renamed delete hid the first)', async () => {
+    const { server, leader, leaderMessages, followerMessages, follower } = await tabsOfARenamingServer()
+    const first = follower.create(makeSeed('first', { internal_identifier: 'mine' }))
+    const named = await first.confirmed
+    expect(named.id).not.toBe('mine')
+    await until(follower.events$, (events) => events.some((e) => e.id === named.id))
+    // The id is used again for a new create, deleted at once; the leader has not read either yet.
+    leaderMessages.hold()
+    follower.create(makeSeed('second', { internal_identifier: 'mine' })).confirmed.catch(() => {})
+    const deleted = follower.delete('mine')
+    expect(follower.events.map((e) => e.readable)).toEqual(['first'])
+    // A state of the leader's (its own create) reaches the follower meanwhile.
+    const stated = followerMessages.received((m) => m.type === 'state' && m.records.some((r) => r.seed?.readable === 'leader’s'))
+    leader.create(makeSeed('leader’s'))
+    await stated
+    const shown = follower.events.map((e) => e.readable)
+    leaderMessages.release()
+    await deleted
+    expect({ shown: shown.sort(), server: server.events().map((e) => e.readable).sort() }).toEqual({ shown: ['first', 'leader’s'], server: ['event a', 'first', 'leader’s'] })
+  })
+
   it('hides the event at once when the delete comes after the follower heard the create confirmed', async () => {
     const { server, leaderMessages, follower } = await tabsOfARenamingServer()
     const { event, confirmed } = follower.create(makeSeed('created, then deleted in the follower'))

@@ -140,9 +140,10 @@ describe('tabs of two versions of the app', () => {
     const reposted = vi.fn()
     leaderTabs.onMessage((m) => m.type === 'mutation' && reposted())
     // A leader gives the older tab's clear an id, confirms it, and carries it out.
-    leaderTabs.post({ type: 'cleared', from: 'L', id: 'L:1' })
-    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { full: [] }, version: 1, records: [], lastSyncedAt: undefined, settled: [], lastClear: 'L:1' })
-    leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, server: { upserted: [makeEvent('b', 2)], removed: [], base: 1 }, version: 2, records: [], lastSyncedAt: 1, settled: [], lastClear: 'L:1' })
+    leaderTabs.post({ type: 'cleared', from: 'L', id: 'L:1', olderFrom: 'older tab' })
+    const after = { type: 'state', from: 'L', confirmsClears: true, confirmsOlderClears: true, records: [], settled: [], lastClear: 'L:1' } as const
+    leaderTabs.post({ ...after, server: { full: [] }, version: 1, lastSyncedAt: undefined })
+    leaderTabs.post({ ...after, server: { upserted: [makeEvent('b', 2)], removed: [], base: 1 }, version: 2, lastSyncedAt: 1 })
     await until(follower.events$, (e) => e.length === 1)
     // What the follower posted as it took those states arrives before its next message.
     const asked = leader.received((m) => m.type === 'refresh')
@@ -313,6 +314,94 @@ describe('a logout in a tab of the older version, and the states the leader sent
     state(3, [makeEvent('next', 2)], 'L:1')
     await until(follower.events$, (e) => e.length === 1)
     expect(follower.events.map((e) => e.id)).toEqual(['next'])
+    await follower.dispose()
+  })
+
+  it.each([
+    ['no clear before', false],
+    ['a clear of an earlier session, which the meta record names (bug: the takeover read the closing leader’s last writes)', true],
+  ])('a newer follower that takes over before the leader confirmed the logout wipes storage: %s', async (_name, clearedBefore) => {
+    const server = await startServer({ events: [makeEvent('a', 1), makeEvent('b', 2)] })
+    const raw = memoryStorage()
+    if (clearedBefore) {
+      const earlier = makeStore(server, { storage: raw, tabs: false })
+      await earlier.ready
+      await earlier.clear()
+      await earlier.refresh()
+      await earlier.dispose()
+    }
+    const writes = heldWrites(raw)
+    const hub = memoryTabs()
+    const online = switchableOnline(true)
+    const leader = makeStore(server, { storage: writes.storage, tabs: hub.join(), online })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const followerMessages = holdable()
+    const follower = makeStore(server, { storage: raw, tabs: followerMessages.wrap(hub.join()) })
+    await follower.ready
+    const older = makeStore(server, { storage: raw, tabs: olderVersion(hub.join()) })
+    await older.ready
+    await leader.refresh()
+    await until(follower.events$, (e) => e.length === 2)
+    // The last user's create in the leader tab; the closing leader's writes land after the logout's wipe.
+    online.set(false)
+    writes.hold()
+    leader.create(makeSeed('the last user’s create')).confirmed.catch(() => {})
+    server.create(makeSeed('made elsewhere'))
+    await leader.refresh()
+    await until(follower.outbox$, (o) => o.length === 1)
+    const closing = leader.dispose()
+    const heard = followerMessages.received((m) => m.type === 'clear')
+    await older.clear()
+    await heard
+    writes.release()
+    await closing
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await follower.flush()
+    expect({ outbox: follower.outbox, creates: server.requests.count('create') }).toEqual({ outbox: [], creates: 0 })
+  })
+
+  it('a newer follower that had followed no state when it heard the logout waits for its confirmation (bug: a state from before, naming an earlier clear, was taken)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const hub = memoryTabs()
+    const leaderMessages = holdable()
+    const leader = makeStore(server, { storage: memoryStorage(), tabs: leaderMessages.wrap(hub.join()) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    // Earlier in the session: a logout, then the next user's data.
+    await leader.clear()
+    await leader.refresh()
+    // A follower opens; its hello waits at the leader, and so does the older tab's logout, which reaches the follower first.
+    leaderMessages.hold()
+    const followerMessages = holdable()
+    const follower = makeStore(server, { storage: memoryStorage(), tabs: followerMessages.wrap(hub.join()) })
+    await follower.ready
+    const seen = shownAfterEmptied(follower)
+    const older = makeStore(server, { storage: memoryStorage(), tabs: olderVersion(hub.join()) })
+    await older.ready
+    await older.clear()
+    await leaderMessages.arrived((m) => m.type === 'clear')
+    const confirmation = followerMessages.received((m) => m.type === 'cleared')
+    leaderMessages.release()
+    await confirmation
+    await followerMessages.received((m) => m.type === 'state')
+    await until(follower.events$, (e) => e.length === 0)
+    expect(seen.events).toEqual([])
+  })
+
+  it('a newer follower that hears the logout after the leader’s confirmation of it (two senders’ messages keep no order) takes the leader’s states again', async () => {
+    const { hub, leaderTabs, follower } = await followerOfAPlayedLeader()
+    const state = (version: number, events: ReturnType<typeof makeEvent>[], extra: Partial<Extract<TabMessage, { type: 'state' }>> = {}) =>
+      leaderTabs.post({ type: 'state', from: 'L', confirmsClears: true, confirmsOlderClears: true, server: { full: events }, version, records: [], lastSyncedAt: 1, settled: [], lastClear: 'L:1', ...extra })
+    state(1, [makeEvent('a', 1)], { lastClear: null })
+    await until(follower.events$, (e) => e.length === 1)
+    // The leader carried out the older tab's logout, confirmed it and sent the state after it...
+    leaderTabs.post({ type: 'cleared', from: 'L', id: 'L:1', olderFrom: 'older tab' })
+    state(2, [makeEvent('next', 1)])
+    await until(follower.events$, (e) => e[0]?.id === 'next')
+    // ...and the logout itself reaches this follower only now: it empties, and follows the next state.
+    olderVersion(hub.join()).post({ type: 'clear', from: 'older tab' })
+    await until(follower.events$, (e) => e.length === 0)
+    state(3, [makeEvent('next', 1), makeEvent('more', 0)])
+    await until(follower.events$, (e) => e.length === 2)
     await follower.dispose()
   })
 })
