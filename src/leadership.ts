@@ -126,9 +126,14 @@ export class Leadership {
     const { tabs } = this.#host
     if (tabs.isLeader && !this.#takingOver) {
       this.#host.dispatch({ type: 'mutationQueued', record })
+      if (!this.#host.state().records.some((r) => r.id === record.id)) return
       // Nothing is saved until the cache has loaded, which can take seconds: the mutation is written
       // at once, as a follower's is, so that it survives the tab. Hydration's save supersedes it.
-      if (!this.#hydrated && this.#host.state().records.some((r) => r.id === record.id)) this.#hand(record)
+      if (!this.#hydrated) this.#hand(record)
+      // Once loaded too: the save that writes it is issued behind the writes before it, and a tab
+      // taking over when this one dies must read it (it drops a queued create storage lacks). The
+      // save supersedes this copy in the same batch.
+      else this.#host.persistence.putRecord(record)
       return
     }
     // A follower shows the mutation at once, makes it durable, and hands it to the leader. A tab

@@ -43,6 +43,8 @@ export class TabFollower {
   #leaderSyncError: { said: MutationError; error: WorkstreamSyncError } | undefined
   /** Follower: the mutations in the leader's last state, and the latest of those that left it since. */
   #leaderRecordIds: ReadonlySet<string> = new Set()
+  /** Follower: the leader whose state `#leaderRecordIds` came from: another leader's outbox says nothing of what ended in this one. */
+  #leaderRecordsFrom: string | undefined
   readonly #endedIds: string[] = []
 
   constructor(tabs: TabCoordinator, host: TabFollowerHost, clears: Pick<TabClears, 'last' | 'followLeader'>, visibility: Pick<TabVisibility, 'announce'>) {
@@ -150,8 +152,10 @@ export class TabFollower {
     }
     // The leader may have started after this mutation was posted: post it again (it ignores duplicates).
     for (const record of waiting) this.#postMutation(record)
-    for (const id of this.#leaderRecordIds) if (!leaderIds.has(id)) rememberId(this.#endedIds, id)
+    // (A new leader that never had a mutation, as storage did not hold it yet when it took over, did not end it.)
+    if (message.from === this.#leaderRecordsFrom) for (const id of this.#leaderRecordIds) if (!leaderIds.has(id)) rememberId(this.#endedIds, id)
     this.#leaderRecordIds = leaderIds
+    this.#leaderRecordsFrom = message.from
     // A delete of this tab's own create by the id create() gave it, which the leader has not read
     // yet, hides the event by the server's id once the leader says it named the create so.
     const records = [...message.records, ...waiting]

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { memoryStorage, type SyncStorage } from '../src/storage'
 import { storeNamespace } from '../src/storeOptions'
+import { HANDED_PREFIX, RECORD_PREFIX } from '../src/cacheFormat'
 import type { WorkstreamServer } from '../src/server/index'
 import type { WorkstreamStore } from '../src/store'
 import { makeSeed } from './support/events'
@@ -471,5 +472,85 @@ describe('a takeover that finds a cache this version cannot read', () => {
     await follower.flush()
     expect(follower.errors.some((error) => /format 1/.test(error.message))).toBe(true)
     expect(server.events().map((e) => e.readable)).toContain('made in the old tab')
+  })
+})
+
+/**
+ * `inner`, whose batched writes (`write`: what a save issues behind the batches before it) wait
+ * until release, while writes issued at once (`setMany`, `delMany`) land: a batch not issued yet
+ * when the tab died lands after the next leader's read.
+ */
+function heldBatches(inner: SyncStorage) {
+  let gate: Promise<void> | undefined
+  let open!: () => void
+  const storage: SyncStorage = {
+    kind: 'held batches',
+    open(namespace) {
+      const area = inner.open(namespace)
+      return { ...area, write: (items, keys) => (gate ? gate.then(() => area.write!(items, keys)) : area.write!(items, keys)) }
+    },
+  }
+  return { storage, hold: () => void (gate = new Promise((resolve) => (open = resolve))), release: () => ((gate = undefined), open()) }
+}
+
+describe('a mutation the leader made just before its tab died', () => {
+  it('is sent by the next leader (bug: only a later batch wrote it, after the takeover had read storage, and nobody sent it)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const writes = heldBatches(storage)
+    const hub = memoryTabs()
+    const dying = hub.join()
+    const leader = makeStore(server, { storage: writes.storage, tabs: dying, online: switchableOnline(false) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const next = makeStore(server, { storage, tabs: hub.join() })
+    await next.ready
+    await leader.flush()
+    writes.hold()
+    leader.create(makeSeed('made just before the leader crashed'))
+    dying.crash()
+    await until(next.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    writes.release()
+    await leader.dispose()
+    await next.refresh()
+    await next.flush()
+    // The confirmed record stays until a snapshot requested after it.
+    await next.refresh()
+    await next.flush()
+    const stored = await storage.open(storeNamespace(server.url)).entries()
+    expect({ server: server.events().map((e) => e.readable).sort(), records: stored.filter(([key]) => key.startsWith(RECORD_PREFIX) || key.startsWith(HANDED_PREFIX)).length }).toEqual({
+      server: ['event a', 'made just before the leader crashed'],
+      records: 0,
+    })
+  })
+
+  it('is sent by a follower that takes over later, though the leader before it never had it (bug: the follower took it for ended)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const writes = heldWrites(storage)
+    const hub = memoryTabs()
+    const dying = hub.join()
+    const leader = makeStore(server, { storage: writes.storage, tabs: dying, online: switchableOnline(false) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const second = makeStore(server, { storage, tabs: hub.join() })
+    await second.ready
+    const third = makeStore(server, { storage, tabs: hub.join() })
+    await third.ready
+    await leader.flush().catch(() => {})
+    // None of the dying leader's writes of the create land before the next leader reads storage.
+    writes.hold()
+    const { event } = leader.create(makeSeed('made just before the leader crashed'))
+    await until(third.outbox$, (o) => o.some((m) => m.eventId === event.id))
+    dying.crash()
+    await until(second.status$, (s) => s.isLeader)
+    await until(third.outbox$, (o) => !o.some((m) => m.eventId === event.id))
+    // They land late (README Limits: a frozen leader's late writes): storage holds the create.
+    writes.release()
+    await leader.dispose()
+    // The next leader goes; the third tab takes over, reads storage, and sends what it finds.
+    await second.dispose()
+    await until(third.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await third.refresh()
+    await third.flush()
+    expect(server.events().map((e) => e.readable)).toContain('made just before the leader crashed')
   })
 })
