@@ -1,8 +1,11 @@
+import type { Timers } from './environment'
 import { rememberId } from './rememberId'
 import type { TabCoordinator, TabMessage } from './tabs'
 
 export interface TabClearsHost {
   readonly id: string
+  /** For the expiry of confirmations that came before their clear. */
+  readonly timers: Timers
   /**
    * Clears the view and the outbox, as a follower's clear() asked, and with `storage` the cache
    * (the leader's part: the follower that asked has wiped it, and a follower's wipe could land
@@ -10,6 +13,9 @@ export interface TabClearsHost {
    */
   clear(storage: boolean, id?: string): void
 }
+
+/** How long a confirmation of an older tab's clear that came first waits for the clear (see TabClears.#earlyConfirmations). */
+const EARLY_CONFIRMATION_MS = 2000
 
 /**
  * clear() (a logout) across tabs: which clears this tab made or heard of, which a leader
@@ -38,12 +44,17 @@ export class TabClears {
   /** Follower: the last clear the leader's states said it carried out (undefined: none heard of yet). */
   #leaderLastClear: string | null | undefined = undefined
   /**
-   * Follower: the clears of tabs of an older version (they have no id), by the tab that sent
-   * them: how many it heard minus how many a leader confirmed ('cleared' with `olderFrom`). A
-   * confirmation may come before the clear itself (two senders' messages keep no order between
-   * them): the count is then negative until the clear comes. It waits while one is positive.
+   * Follower: the clears of tabs of an older version (they have no id) that no leader has
+   * confirmed yet ('cleared' with `olderFrom`), by the tab that sent them. It waits while any is.
    */
   readonly #olderClears = new Map<string, number>()
+  /**
+   * Follower: confirmations of an older tab's clear that came before the clear itself (two tabs'
+   * messages may cross on the way), by that tab: each is its clear's for EARLY_CONFIRMATION_MS,
+   * then forgotten (a tab that opened during a logout gets its confirmation and never the clear:
+   * it must not take the same tab's next logout for confirmed). Their expiry timers.
+   */
+  readonly #earlyConfirmations = new Map<string, unknown[]>()
   /** Follower: the clear the leader's states named when it began to wait (see refuses()). */
   #olderBefore: string | null | undefined = undefined
 
@@ -165,33 +176,54 @@ export class TabClears {
       // What this tab forwarded before is aborted with the rest, whichever version logged out.
       this.#abortForwarded()
       // The leader's states from before it carried this one out are refused until it confirms it.
-      if (!this.#waitsForOlder()) this.#olderBefore = this.#leaderLastClear
-      this.#countOlder(from, 1)
+      const early = this.#earlyConfirmations.get(from)
+      if (early !== undefined) {
+        // Confirmed already: the leader carried it out before this tab heard of it.
+        this.#host.timers.clearTimeout(early.shift())
+        if (early.length === 0) this.#earlyConfirmations.delete(from)
+      } else {
+        if (!this.#waitsForOlder()) this.#olderBefore = this.#leaderLastClear
+        this.#olderClears.set(from, (this.#olderClears.get(from) ?? 0) + 1)
+      }
     }
     this.#host.clear(false)
   }
 
   /** Follower: a leader confirmed a clear (`olderFrom`: one of that tab of an older version, which had no id). */
   confirmed(id: string, olderFrom: string | undefined): void {
-    if (olderFrom !== undefined) this.#countOlder(olderFrom, -1)
+    if (olderFrom !== undefined) this.#olderConfirmed(olderFrom)
     rememberId(this.#clearedIds, id)
     this.#unconfirmedClears.delete(id)
   }
 
   #waitsForOlder(): boolean {
-    for (const count of this.#olderClears.values()) if (count > 0) return true
-    return false
+    return this.#olderClears.size > 0
   }
 
-  #countOlder(from: string, delta: number): void {
-    const count = (this.#olderClears.get(from) ?? 0) + delta
-    if (count === 0) this.#olderClears.delete(from)
-    else this.#olderClears.set(from, count)
+  #olderConfirmed(from: string): void {
+    const count = this.#olderClears.get(from) ?? 0
+    if (count > 1) this.#olderClears.set(from, count - 1)
+    else if (count === 1) this.#olderClears.delete(from)
+    else {
+      const early = this.#earlyConfirmations.get(from) ?? []
+      const handle = this.#host.timers.setTimeout(() => {
+        const at = early.indexOf(handle)
+        if (at >= 0) early.splice(at, 1)
+        if (early.length === 0 && this.#earlyConfirmations.get(from) === early) this.#earlyConfirmations.delete(from)
+      }, EARLY_CONFIRMATION_MS)
+      early.push(handle)
+      this.#earlyConfirmations.set(from, early)
+    }
   }
 
   /** Ends the waits for older tabs' clears; confirmations that came before their clear are kept. */
   #endOlderWaits(): void {
-    for (const [from, count] of this.#olderClears) if (count > 0) this.#olderClears.delete(from)
+    this.#olderClears.clear()
+  }
+
+  dispose(): void {
+    for (const early of this.#earlyConfirmations.values()) for (const handle of early) this.#host.timers.clearTimeout(handle)
+    this.#earlyConfirmations.clear()
   }
 
   /** Follower: a clear is under way. What it forwarded before is gone with it, and must not be posted again. */

@@ -129,6 +129,7 @@ export class TabSync {
   dispose(): void {
     if (this.#disposed) return
     this.#visibility.dispose()
+    this.#clears.dispose()
     this.#disposed = true
     for (const off of this.#offs) off()
     this.#refreshes.dispose()

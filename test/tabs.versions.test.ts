@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { memoryStorage } from '../src/storage'
 import type { TabCoordinator, TabMessage } from '../src/tabs'
+import type { Timers } from '../src/environment'
 import { makeEvent, makeSeed } from './support/events'
 import { makeStore, startServer, switchableOnline, until } from './support/harness'
 import { holdable } from './support/holdable'
@@ -402,6 +403,46 @@ describe('a logout in a tab of the older version, and the states the leader sent
     await until(follower.events$, (e) => e.length === 0)
     state(3, [makeEvent('next', 1), makeEvent('more', 0)])
     await until(follower.events$, (e) => e.length === 2)
+    await follower.dispose()
+  })
+
+  it('a newer follower that opened during a logout of an older tab, and got only its confirmation, still waits for that tab’s next logout (bug: the takeover read storage and sent the last user’s create)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leaderMessages = holdable()
+    const leader = makeStore(server, { storage, tabs: leaderMessages.wrap(hub.join()), online: switchableOnline(false) })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    // The follower's timers run only when the test says: a confirmation that came before its clear expires then.
+    const expiring: Array<() => void> = []
+    const timers: Timers = {
+      setTimeout: (callback, ms) => (ms === 2000 ? expiring.push(callback) : globalThis.setTimeout(callback, ms)),
+      clearTimeout: (handle) => typeof handle !== 'number' && globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+    }
+    const followerMessages = holdable()
+    // The older tab's logout is posted just before the follower's page opens: it hears only the leader's confirmation.
+    // (Each of its messages from a coordinator of its own, closed after: it must not be next in line to lead.)
+    const first = olderVersion(hub.join())
+    first.post({ type: 'clear', from: 'older tab' })
+    const follower = makeStore(server, { storage, tabs: followerMessages.wrap(hub.join()), timers })
+    first.close()
+    await followerMessages.received((m) => m.type === 'cleared')
+    await follower.ready
+    expiring.splice(0).forEach((expire) => expire())
+    // The next user works in the leader tab (offline there, so the create stays in its outbox).
+    leader.create(makeSeed('the last user’s create')).confirmed.catch(() => {})
+    await until(follower.outbox$, (o) => o.length === 1)
+    // The older tab logs out again while the leader tab closes: the leader never hears it.
+    leaderMessages.hold()
+    const heard = followerMessages.received((m) => m.type === 'clear')
+    const second = olderVersion(hub.join())
+    second.post({ type: 'clear', from: 'older tab' })
+    await heard
+    second.close()
+    await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await follower.flush()
+    expect({ outbox: follower.outbox, creates: server.requests.count('create') }).toEqual({ outbox: [], creates: 0 })
     await follower.dispose()
   })
 })
