@@ -29,6 +29,20 @@ export function applySnapshot(state: SyncState, action: Extract<SyncAction, { ty
   const settled: Settlement[] = []
   /** Events that are not an ambiguous create's: claimed by one earlier in this pass, or another create's (built when first needed). */
   let claimed: Set<string> | undefined
+  const claimedHere = new Set<string>()
+  /**
+   * `claimed` but for the event a known rename names for `record` (a caller's id: a generated one
+   * took it above), unless another create holds that id or one earlier in this pass claimed it:
+   * listed among the renames, its own event counted as another create's, and it was sent again.
+   */
+  const notItsOwn = (record: MutationRecord, claimed: Set<string>): ReadonlySet<string> => {
+    const own = state.renamed.get(record.eventId)
+    if (own === undefined || !claimed.has(own) || claimedHere.has(own)) return claimed
+    if (state.records.some((r) => r.kind === 'create' && r.id !== record.id && r.eventId === own)) return claimed
+    const others = new Set(claimed)
+    others.delete(own)
+    return others
+  }
   let renamed: Map<string, string> | undefined
   const blocked = new Set<string>()
   let records: MutationRecord[] = []
@@ -51,9 +65,10 @@ export function applySnapshot(state: SyncState, action: Extract<SyncAction, { ty
         snapshot.byId.get(record.eventId) ??
         (known !== undefined && record.optimistic ? (snapshot.byId.get(known) ?? { ...record.optimistic, id: known }) : undefined) ??
         (withheld.has(record.eventId) ? record.optimistic : undefined) ??
-        (state.clientIdsHonoured ? undefined : findByFingerprint(record, snapshot, (claimed ??= otherCreatesEvents(state))))
+        (state.clientIdsHonoured ? undefined : findByFingerprint(record, snapshot, notItsOwn(record, (claimed ??= otherCreatesEvents(state)))))
       if (found) {
         claimed?.add(found.id)
+        claimedHere.add(found.id)
         if (found.id !== record.eventId) {
           remaps.set(record.eventId, found.id)
           // A delete by the id create() returned, made after this record has gone, goes to the server's.

@@ -6,6 +6,8 @@ import { initialState, reduce, type SyncAction, type SyncState } from '../src/st
 import { rebase, snapshotOf } from '../src/view'
 import { WorkstreamSyncError } from '../src/errors'
 import { makeEvent, makeSeed } from './support/events'
+import { newCreateRecord } from '../src/mutation'
+import { eventFromSeed } from '../src/eventFromSeed'
 
 const a = makeEvent('a', 1)
 const b = makeEvent('b', 2)
@@ -454,5 +456,28 @@ describe('rule 8: hydration', () => {
     const state = run({ type: 'hydrated', snapshot: snapshotOf([a]), records: [inFlight], now: 100, graceMs: 50 })
     expect(state.records[0]).toMatchObject({ state: 'waiting', ambiguous: { sinceSeq: 0, notBefore: 150 }, queuedSeq: 0 })
     expect(nextToSend(state.records, 1000)).toBeUndefined()
+  })
+})
+
+describe('an ambiguous create with an id the caller chose, whose rename is already known', () => {
+  const hydratedWith = (generatedId: boolean) => {
+    const now = Date.now()
+    const eventId = generatedId ? 'gen-1' : 'caller-336'
+    const seed = makeSeed('a create found by the old leader', generatedId ? {} : { internal_identifier: eventId })
+    const record = { ...newCreateRecord({ id: 'm1', eventId, seed, optimistic: eventFromSeed(seed, eventId, now), now, seq: 0, origin: 'old tab', ...(generatedId ? { generatedId } : {}) }), state: 'sending' as const, attempts: 2 }
+    // What a takeover reads: the create as sent, and the rename the old leader saved when it found it.
+    let state = reduce(initialState, { type: 'hydrated', snapshot: undefined, records: [record], now, graceMs: 0, naming: { renamed: [[eventId, 'S']] } })
+    state = reduce(state, { type: 'snapshotRequested', seq: 1 })
+    return reduce(state, { type: 'snapshotReceived', seq: 1, requestedAt: now + 1, receivedAt: now + 2, snapshot: snapshotOf([makeEvent('a'), eventFromSeed(seed, 'S', now)]) })
+  }
+
+  it('is matched to its own event by fingerprint, not sent again (bug: its event, listed among the renames, counted as another create’s)', () => {
+    const state = hydratedWith(false)
+    expect(state.records.filter((r) => r.id === 'm1')).toEqual([])
+    expect(state.settled.map((s) => [s.mutationId, s.outcome === 'resolved' ? s.event?.id : s.outcome])).toEqual([['m1', 'S']])
+  })
+
+  it('as one with an id the store made up is, by its rename', () => {
+    expect(hydratedWith(true).records.filter((r) => r.id === 'm1')).toEqual([])
   })
 })
