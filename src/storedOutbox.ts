@@ -39,18 +39,24 @@ export class StoredOutbox {
       const before = this.#savedRecords.get(record.id)
       if (before !== record) {
         this.#area.queueSet(RECORD_PREFIX + record.id, record)
-        // Its first version of a follower's mutation supersedes the follower's copy.
-        if (before === undefined) this.#area.queueDelete(HANDED_PREFIX + record.id)
+        // Its first version of a follower's mutation (or of this leader's own) supersedes the copy.
+        if (before === undefined) this.#dropCopy(record.id)
         this.#savedRecords.set(record.id, record)
       }
     }
     for (const id of this.#savedRecords.keys()) {
       if (!current.has(id)) {
         this.#area.queueDelete(RECORD_PREFIX + id)
-        this.#area.queueDelete(HANDED_PREFIX + id)
+        this.#dropCopy(id)
         this.#savedRecords.delete(id)
       }
     }
+  }
+
+  /** Queues the delete of the copy putRecord() wrote of mutation `id`, which is then no longer to take back. */
+  #dropCopy(id: string): void {
+    this.#area.queueDelete(HANDED_PREFIX + id)
+    this.#handedKeys.delete(HANDED_PREFIX + id)
   }
 
   /**
