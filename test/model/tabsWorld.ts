@@ -146,8 +146,12 @@ export class TabsWorld extends WorldBase {
     const tab = this.#tab(at)
     this.stats.operations++
     this.#note(`${tab.name}: delete again ${track.id}${track.create ? ` (${track.create.marker})` : ''}`)
-    if (track.create) tab.hides.add(track.create)
-    else tab.hiddenIds.add(track.id)
+    // By the server's id, in a tab that still shows the create under the id create() returned: the
+    // id came from another tab, faster than the leader's word of the rename, and nothing in this
+    // tab says what it names yet. The event goes once that word comes; the final audit checks it.
+    const unknownHere = track.create !== undefined && track.id !== track.create.clientId && tab.store.get(track.create.clientId) !== undefined && tab.store.get(track.id) === undefined
+    if (track.create && !unknownHere) tab.hides.add(track.create)
+    else if (!track.create) tab.hiddenIds.add(track.id)
     this.deleteIn(tab.store, tab.generation, track.id, track.create)
   }
 
