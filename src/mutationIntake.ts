@@ -10,6 +10,7 @@ import type { SyncAction, SyncState } from './state'
 import type { ResolvedStoreOptions } from './storeOptions'
 import type { TabCoordinator } from './tabs'
 import type { TabSync } from './tabSync'
+import { serverIdOf } from './naming'
 import { isValidId, parseSeededWorkstreamEvent } from './validate'
 
 export interface MutationIntakeHost {
@@ -74,8 +75,10 @@ export class MutationIntake {
     if (problem !== undefined) {
       return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete(): ${problem}`, isValidId(id) ? { eventId: id } : {})))
     }
-    // A second delete of the same event is the same mutation.
-    const existing = this.#host.state().records.find((r) => r.kind === 'delete' && r.eventId === id && r.state !== 'confirmed')
+    // A second delete of the same event is the same mutation, by whichever of its ids.
+    const { records, renamed } = this.#host.state()
+    const target = serverIdOf(id, records, renamed)
+    const existing = records.find((r) => r.kind === 'delete' && (r.eventId === id || r.eventId === target) && r.state !== 'confirmed')
     const pending = existing && callers.get(existing.id)
     if (pending) return pending as Promise<void>
     const record = newDeleteRecord({ id: options.generateId(), eventId: id, now: options.now(), seq: this.#host.state().requestedSeq, origin: this.#host.id })

@@ -40,9 +40,14 @@ export function withStoredNaming(state: SyncState, stored: StoredNaming | undefi
  */
 export function toServerId(record: MutationRecord, records: readonly MutationRecord[], renamed: ReadonlyMap<string, string>): MutationRecord {
   if (record.kind !== 'delete') return record
+  const serverId = serverIdOf(record.eventId, records, renamed)
+  return serverId !== record.eventId ? { ...record, eventId: serverId } : record
+}
+
+/** The id a delete of `eventId` goes to (see toServerId). */
+export function serverIdOf(eventId: string, records: readonly MutationRecord[], renamed: ReadonlyMap<string, string>): string {
   // A create that has this id now (a client id used again, say) is the one meant.
-  if (records.some((r) => r.kind === 'create' && r.eventId === record.eventId)) return record
-  const create = records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === record.eventId && r.eventId !== record.eventId)
-  const serverId = create?.eventId ?? renamed.get(record.eventId)
-  return serverId !== undefined ? { ...record, eventId: serverId } : record
+  if (records.some((r) => r.kind === 'create' && r.eventId === eventId)) return eventId
+  const create = records.find((r) => r.kind === 'create' && r.seed?.internal_identifier === eventId && r.eventId !== eventId)
+  return create?.eventId ?? renamed.get(eventId) ?? eventId
 }

@@ -134,3 +134,24 @@ describe('store: a delete by the id create() returned, after a reload', () => {
     await next.dispose()
   })
 })
+
+describe('store: a second delete by the id create() returned, on a server that named the event', () => {
+  it('is the same mutation as the first (bug: a second delete record of the event was queued)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+    const online = switchableOnline(true)
+    const store = makeStore(server, { storage: memoryStorage(), online })
+    await store.ready
+    const { event, confirmed } = store.create(makeSeed('named by the server'))
+    const named = await confirmed
+    expect(named.id).not.toBe(event.id)
+    online.set(false)
+    const first = store.delete(event.id)
+    const second = store.delete(event.id)
+    expect(store.outbox.filter((m) => m.kind === 'delete')).toHaveLength(1)
+    expect(second).toBe(first)
+    online.set(true)
+    await Promise.all([first, second])
+    expect(server.events().map((e) => e.id)).toEqual(['a'])
+    await store.dispose()
+  })
+})
