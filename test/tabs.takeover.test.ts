@@ -493,15 +493,21 @@ function heldBatches(inner: SyncStorage) {
   return { storage, hold: () => void (gate = new Promise((resolve) => (open = resolve))), release: () => ((gate = undefined), open()) }
 }
 
+/** An offline leader whose storage writes go through `gate` (to be held), on a hub other tabs join. */
+async function offlineLeaderOn<G extends { storage: SyncStorage }>(gate: (inner: SyncStorage) => G) {
+  const server = await startServer({ events: [makeEvent('a', 1)] })
+  const storage = memoryStorage()
+  const writes = gate(storage)
+  const hub = memoryTabs()
+  const dying = hub.join()
+  const leader = makeStore(server, { storage: writes.storage, tabs: dying, online: switchableOnline(false) })
+  await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+  return { server, storage, writes, hub, dying, leader }
+}
+
 describe('a mutation the leader made just before its tab died', () => {
   it('is sent by the next leader (bug: only a later batch wrote it, after the takeover had read storage, and nobody sent it)', async () => {
-    const server = await startServer({ events: [makeEvent('a', 1)] })
-    const storage = memoryStorage()
-    const writes = heldBatches(storage)
-    const hub = memoryTabs()
-    const dying = hub.join()
-    const leader = makeStore(server, { storage: writes.storage, tabs: dying, online: switchableOnline(false) })
-    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const { server, storage, writes, hub, dying, leader } = await offlineLeaderOn(heldBatches)
     const next = makeStore(server, { storage, tabs: hub.join() })
     await next.ready
     await leader.flush()
@@ -524,13 +530,7 @@ describe('a mutation the leader made just before its tab died', () => {
   })
 
   it('is sent by a follower that takes over later, though the leader before it never had it (bug: the follower took it for ended)', async () => {
-    const server = await startServer({ events: [makeEvent('a', 1)] })
-    const storage = memoryStorage()
-    const writes = heldWrites(storage)
-    const hub = memoryTabs()
-    const dying = hub.join()
-    const leader = makeStore(server, { storage: writes.storage, tabs: dying, online: switchableOnline(false) })
-    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const { server, storage, writes, hub, dying, leader } = await offlineLeaderOn(heldWrites)
     const second = makeStore(server, { storage, tabs: hub.join() })
     await second.ready
     const third = makeStore(server, { storage, tabs: hub.join() })
