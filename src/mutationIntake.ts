@@ -76,12 +76,12 @@ export class MutationIntake {
       return handled(Promise.reject(new WorkstreamSyncError('invalid-input', `delete(): ${problem}`, isValidId(id) ? { eventId: id } : {})))
     }
     // A second delete of the same event is the same mutation, by whichever of its ids.
-    const { records, renamed } = this.#host.state()
+    const { records, renamed, requestedSeq } = this.#host.state()
     const target = serverIdOf(id, records, renamed)
     const existing = records.find((r) => r.kind === 'delete' && (r.eventId === id || r.eventId === target) && r.state !== 'confirmed')
     const pending = existing && callers.get(existing.id)
     if (pending) return pending as Promise<void>
-    const record = newDeleteRecord({ id: options.generateId(), eventId: id, now: options.now(), seq: this.#host.state().requestedSeq, origin: this.#host.id })
+    const record = newDeleteRecord({ id: options.generateId(), eventId: id, now: options.now(), seq: requestedSeq, origin: this.#host.id })
     const promise = callers.defer(record.id) as Promise<void>
     this.#host.queue(record)
     return promise
