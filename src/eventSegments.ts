@@ -1,3 +1,4 @@
+import { asciiJson } from './asciiJson'
 import type { WorkstreamEvent } from './models'
 
 /** A segment's key is this prefix and its sequence number. */
@@ -19,8 +20,9 @@ export const SEGMENT_CHARS = 256 * 1024
 export const MAX_DELTA_SEGMENTS = 32
 
 /**
- * One stored value: events' JSON texts end to end, with their ids and lengths, and the ids of
- * events removed since the segments before it. Plain JSON-compatible data, for any storage.
+ * One stored value: events' JSON texts end to end (written as ASCII: see asciiJson), with their
+ * ids and lengths, and the ids of events removed since the segments before it. Plain
+ * JSON-compatible data, for any storage.
  */
 export interface Segment {
   readonly ids: readonly string[]
@@ -244,7 +246,7 @@ export class EventSegments {
       chunk = { ids: [], lengths: [], parts: [], chars: 0 }
     }
     for (const id of ids) {
-      const text = textOf(id)
+      const text = asciiJson(textOf(id))
       if (chunk.chars + text.length > SEGMENT_CHARS && chunk.ids.length > 0) close(false)
       chunk.ids.push(id)
       chunk.lengths.push(text.length)

@@ -1,3 +1,4 @@
+import { isAsciiEscaped, unescapeAsciiJson } from './asciiJson'
 import { ChunkedBody, scanValueIn } from './chunkedBody'
 import { NOT_JSON, parseJsonSlice } from './jsonScanner'
 import type { WorkstreamEvent } from './models'
@@ -116,7 +117,10 @@ function sliceMatcher(body: ChunkedBody, table: SliceTable): ElementMatcher {
   }
 }
 
-/** Compares with a seeded table's texts, each encoded into one reused buffer when first compared. */
+/**
+ * Compares with a seeded table's texts, each encoded into one reused buffer when first compared
+ * (stored as ASCII, its escapes undone: see asciiJson).
+ */
 function textMatcher(body: ChunkedBody, table: SliceTable, texts: readonly string[]): ElementMatcher {
   const encoder = new TextEncoder()
   let scratch = new Uint8Array(16_384)
@@ -135,7 +139,7 @@ function textMatcher(body: ChunkedBody, table: SliceTable, texts: readonly strin
         result = encoder.encodeInto(text, scratch)
       }
       encoded = k
-      length = result.written
+      length = isAsciiEscaped(text) ? unescapeAsciiJson(scratch, result.written) : result.written
     }
     return endsElement(body, p, length) && body.equals(p, encodedBody, 0, length) ? length : -1
   }

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { asciiJson } from '../src/asciiJson'
 import { WorkstreamSyncError } from '../src/errors'
 import type { WorkstreamEvent } from '../src/models'
 import { decodeSnapshot, seededSnapshot, type DecodedSnapshot, type DecodeOptions } from '../src/snapshotDecoder'
@@ -349,6 +350,43 @@ describe('seededSnapshot: a previous result made from cached texts', () => {
     for (const e of long) expect(next.byId.get(e.id)).toBe(seed.byId.get(e.id))
   })
 
+  it('reuses cached texts stored in ASCII, their escapes undone, without parsing them', () => {
+    const unicode = [
+      ...tricky,
+      event('e', 'é🚀'.repeat(5000)),
+      event('f', '\u0080 \u00ff \u0100 \u07ff \u0800 \uffff 𝄞 \u{10ffff}', { lone: '\ud800 x \udfff', keyed: { ключ: '值' } }),
+      event('g', 'a backslash before it: \\é \\\\ü, and escaped text: \\u00e9 \\\\u00fc'),
+    ]
+    const stored = texts(unicode).map(asciiJson)
+    for (const text of stored) expect(text).toMatch(/^[\x00-\x7f]+$/)
+    const seed = seededSnapshot(unicode, stored)
+    const validated: unknown[] = []
+    const next = decodeSnapshot(body([...unicode, event('w')]), seed, { validate: (value, path) => (validated.push((value as Json).id), validate(value, path)) })
+    expect(validated).toEqual(['w'])
+    for (const e of unicode) expect(next.byId.get(e.id)).toBe(seed.byId.get(e.id))
+  })
+
+  it('takes a changed non-ASCII character in a text stored in ASCII for a change', () => {
+    const before = [event('a', 'café 東京'), event('b', 'ü')]
+    const seed = seededSnapshot(before, texts(before).map(asciiJson))
+    const next = decodeSnapshot(body([event('a', 'cafè 東京'), event('b', 'û')]), seed, options)
+    expect(next.byId.get('a')?.readable).toBe('cafè 東京')
+    expect(next.byId.get('b')?.readable).toBe('û')
+    expect([...next.changedFrom!.ids].sort()).toEqual(['a', 'b'])
+  })
+
+  it('matches a server that escapes non-ASCII itself, its texts stored as they came', () => {
+    const escapeAll = (text: string): string => text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)
+    const asServed = tricky.map((e) => escapeAll(JSON.stringify(e)))
+    expect(asServed.map(asciiJson)).toEqual(asServed)
+    const seed = seededSnapshot(tricky, asServed)
+    const validated: unknown[] = []
+    const served = utf8(`{"iterable":[${asServed.join(',')}]}`)
+    const next = decodeSnapshot(served, seed, { validate: (value, path) => (validated.push(value), validate(value, path)) })
+    expect(validated).toEqual([])
+    for (const e of tricky) expect(next.byId.get(e.id)).toBe(seed.byId.get(e.id))
+  })
+
   it('is not taken for an empty body', () => {
     expect(() => decodeSnapshot(new Uint8Array(0), seededSnapshot([], []), options)).toThrow(WorkstreamSyncError)
     expect(() => decodeSnapshot(new Uint8Array(0), seededSnapshot(tricky, texts(tricky)), options)).toThrow(WorkstreamSyncError)
@@ -579,6 +617,19 @@ describe('decodeSnapshot: property', () => {
         expect(canonical(seeded.events)).toBe(canonical(fast.events))
         expect(seeded.quarantined.map((e) => e.message)).toEqual(fast.quarantined.map((e) => e.message))
         for (const e of seeded.events) if (first.byId.get(e.id) !== undefined && canonical(first.byId.get(e.id)) === canonical(e)) expect(e).toBe(first.byId.get(e.id))
+        // From the texts the first body held, and from them in ASCII as the cache stores them: the
+        // same result, and no event parsed that the texts as they were matched.
+        const parsedFrom = (texts: readonly string[]): unknown[] => {
+          const validated: unknown[] = []
+          const result = decodeSnapshot(utf8(newText), seededSnapshot(first.events, texts), { validate: (value, path) => (validated.push(value), validate(value, path)) })
+          expect(canonical(result.events)).toBe(canonical(seeded.events))
+          result.events.forEach((e, i) => {
+            if (seeded.events[i] === first.byId.get(e.id)) expect(e).toBe(seeded.events[i])
+          })
+          return validated
+        }
+        const served = first.events.map((e) => first.rawText(e.id)!)
+        expect(canonical(parsedFrom(served.map(asciiJson)))).toBe(canonical(parsedFrom(served)))
 
         // The delta names exactly the ids whose event is new, another object, or gone.
         const differing = new Set([...first.byId.keys(), ...fast.byId.keys()].filter((id) => first.byId.get(id) !== fast.byId.get(id)))

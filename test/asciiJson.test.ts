@@ -1,0 +1,42 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { asciiJson, isAsciiEscaped, unescapeAsciiJson } from '../src/asciiJson'
+
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
+
+/** What the first poll after a reload compares with the server's bytes: the stored text, encoded, its escapes undone. */
+function undone(stored: string): Uint8Array {
+  const bytes = utf8(stored)
+  return isAsciiEscaped(stored) ? bytes.slice(0, unescapeAsciiJson(bytes, bytes.length)) : bytes
+}
+
+describe('asciiJson: cached texts stored in ASCII', () => {
+  const valueArb = fc.jsonValue({ maxDepth: 3 }).chain((value) => fc.tuple(fc.constant(value), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 })))
+
+  it('writes any JSON text as ASCII that parses to the same value, and gives back its exact UTF-8 bytes', () => {
+    fc.assert(
+      fc.property(valueArb, ([value, binary, grapheme]) => {
+        const text = JSON.stringify({ value, binary, grapheme, [binary]: grapheme })
+        const stored = asciiJson(text)
+        expect(stored).toMatch(/^[\x00-\x7f]*$/)
+        expect(JSON.parse(stored)).toEqual(JSON.parse(text))
+        expect(undone(stored)).toEqual(utf8(text))
+        expect(asciiJson(stored)).toBe(stored)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('leaves ASCII text as it is, the escapes a server wrote included', () => {
+    const text = '{"id":"a","s":"caf\\u00E9 \\ud83d\\ude80 \\\\u00e9 \\"q\\""}'
+    expect(asciiJson(text)).toBe(text)
+    expect(undone(text)).toEqual(utf8(text))
+  })
+
+  it('undoes only its own escapes: a backslash escaped before a u is text, and a lone surrogate stays escaped', () => {
+    const text = JSON.stringify({ s: '\\u00e9 é \\\\ü \ud800 🚀\udc00' })
+    const stored = asciiJson(text)
+    expect(stored).toContain('\\\\u00e9 \\u00e9 \\\\\\\\\\u00fc \\ud800 \\ud83d\\ude80\\udc00')
+    expect(new TextDecoder().decode(undone(stored))).toBe(text)
+  })
+})
