@@ -47,42 +47,54 @@ export function isAsciiEscaped(text: string): boolean {
 }
 
 /**
- * Undoes asciiJson on its text encoded as UTF-8 in `bytes[0, length)`, in place: drops the mark
- * and writes every `\uXXXX` escape of a non-ASCII character as the character's UTF-8 bytes (a
- * surrogate pair as one 4-byte sequence; a lone surrogate, which UTF-8 cannot hold, stays
- * escaped). Returns the new length. An escape is never shorter than what replaces it.
+ * Undoes asciiJson on its text encoded as UTF-8 in `bytes[0, length)`, in place: writes every
+ * `\uXXXX` escape of a non-ASCII character as the character's UTF-8 bytes (a surrogate pair as
+ * one 4-byte sequence; a lone surrogate, which UTF-8 cannot hold, stays escaped), and moves the
+ * rest up behind them. An escape is never shorter than what replaces it. The text, without its
+ * mark, is then `bytes[ESCAPED_OFFSET, end)`; returns `end`.
  */
 export function unescapeAsciiJson(bytes: Uint8Array, length: number): number {
   const text = bytes.subarray(0, length)
-  let write = 0
-  let read = ESCAPED_MARK.length
-  for (;;) {
-    const found = text.indexOf(BACKSLASH, read)
-    const stop = found < 0 ? length : found
-    if (write !== read) text.copyWithin(write, read, stop)
-    write += stop - read
-    read = stop
-    if (read >= length) return write
-    const unit = text[read + 1] === LETTER_U ? hex4(text, read + 2) : -1
+  // Up to the first escape undone nothing moves; after it, each stretch moves up once.
+  let write = ESCAPED_OFFSET
+  let unmoved = ESCAPED_OFFSET
+  for (let found = text.indexOf(BACKSLASH, unmoved); found >= 0; found = text.indexOf(BACKSLASH, found)) {
+    const unit = text[found + 1] === LETTER_U ? hex4(text, found + 2) : -1
     let point = unit
     let escaped = 6
-    if (unit >= 0xd800 && unit <= 0xdbff && text[read + 6] === BACKSLASH && text[read + 7] === LETTER_U) {
-      const low = hex4(text, read + 8)
+    if (unit >= 0xd800 && unit <= 0xdbff && text[found + 6] === BACKSLASH && text[found + 7] === LETTER_U) {
+      const low = hex4(text, found + 8)
       if (low >= 0xdc00 && low <= 0xdfff) {
         point = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)
         escaped = 12
       }
     }
     if (point < 0x80 || (point >= 0xd800 && point <= 0xdfff)) {
-      // Any other escape (`\"`, `\\`, `\n`, an ASCII or lone-surrogate `\u`): its first two bytes
-      // as they are, so that a `\\` pair is never read as the start of another escape.
-      text[write++] = text[read++]!
-      text[write++] = text[read++]!
+      // Any other escape (`\"`, `\\`, `\n`, an ASCII or lone-surrogate `\u`) stays: past both of
+      // its first two bytes, so that a `\\` pair is never read as the start of another escape.
+      found += 2
       continue
     }
+    write = moveUp(text, write, unmoved, found)
     write = putUtf8(text, write, point)
-    read += escaped
+    unmoved = found += escaped
   }
+  return moveUp(text, write, unmoved, length)
+}
+
+/** Where a text escaped by asciiJson starts once unescapeAsciiJson undid its escapes: after the mark. */
+export const ESCAPED_OFFSET = 1
+
+/** Moves bytes [from, to) to `at` (at <= from); returns the position after them. */
+function moveUp(bytes: Uint8Array, at: number, from: number, to: number): number {
+  if (at === from) return to
+  // A short stretch costs less byte by byte than as a call.
+  if (to - from < 64) for (let i = from; i < to; i++) bytes[at++] = bytes[i]!
+  else {
+    bytes.copyWithin(at, from, to)
+    at += to - from
+  }
+  return at
 }
 
 /** The value of the four hexadecimal digits at `at`, or -1. */

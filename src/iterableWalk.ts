@@ -1,4 +1,4 @@
-import { isAsciiEscaped, unescapeAsciiJson } from './asciiJson'
+import { ESCAPED_OFFSET, isAsciiEscaped, unescapeAsciiJson } from './asciiJson'
 import { ChunkedBody, scanValueIn } from './chunkedBody'
 import { NOT_JSON, parseJsonSlice } from './jsonScanner'
 import type { WorkstreamEvent } from './models'
@@ -126,6 +126,7 @@ function textMatcher(body: ChunkedBody, table: SliceTable, texts: readonly strin
   let scratch = new Uint8Array(16_384)
   let encodedBody = ChunkedBody.of(scratch)
   let encoded = -1
+  let start = 0
   let length = 0
   return (p, k) => {
     if (table.events[k] === undefined) return -1
@@ -139,9 +140,10 @@ function textMatcher(body: ChunkedBody, table: SliceTable, texts: readonly strin
         result = encoder.encodeInto(text, scratch)
       }
       encoded = k
-      length = isAsciiEscaped(text) ? unescapeAsciiJson(scratch, result.written) : result.written
+      start = isAsciiEscaped(text) ? ESCAPED_OFFSET : 0
+      length = (start === 0 ? result.written : unescapeAsciiJson(scratch, result.written)) - start
     }
-    return endsElement(body, p, length) && body.equals(p, encodedBody, 0, length) ? length : -1
+    return endsElement(body, p, length) && body.equals(p, encodedBody, start, length) ? length : -1
   }
 }
 

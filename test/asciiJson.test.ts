@@ -1,13 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { asciiJson, isAsciiEscaped, unescapeAsciiJson } from '../src/asciiJson'
+import { asciiJson, ESCAPED_OFFSET, isAsciiEscaped, unescapeAsciiJson } from '../src/asciiJson'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
 /** What the first poll after a reload compares with the server's bytes: the stored text, encoded, its escapes undone. */
 function undone(stored: string): Uint8Array {
   const bytes = utf8(stored)
-  return isAsciiEscaped(stored) ? bytes.slice(0, unescapeAsciiJson(bytes, bytes.length)) : bytes
+  return isAsciiEscaped(stored) ? bytes.slice(ESCAPED_OFFSET, unescapeAsciiJson(bytes, bytes.length)) : bytes
 }
 
 describe('asciiJson: cached texts stored in ASCII', () => {
