@@ -53,6 +53,8 @@ export class Leadership {
   #takingOver = false
   /** clear() was called before the cache finished loading. */
   #clearedWhileLoading = false
+  /** This tab's mutations queued while its takeover reads storage, which the read may not see. */
+  #queuedDuringRead: Set<string> | undefined
 
   constructor(host: LeadershipHost) {
     this.#host = host
@@ -140,6 +142,7 @@ export class Leadership {
     // taking over keeps it the same way, to be judged (a delete cancelling a create) once it has
     // read storage.
     this.#host.dispatch({ type: 'mutationQueued', record, cancelUnsent: false })
+    this.#queuedDuringRead?.add(record.id)
     this.#hand(record)
     if (!tabs.isLeader) this.#host.tabSync.forward(record)
   }
@@ -205,7 +208,13 @@ export class Leadership {
     // The storage holds the old leader's outbox as it last saved it, and mutations other tabs
     // wrote; it is also what the delta writes must now be computed against.
     const clears = host.clears()
-    let stored: PersistedData | undefined = await persistence.load(true)
+    const queuedDuringRead = (this.#queuedDuringRead = new Set())
+    let stored: PersistedData | undefined
+    try {
+      stored = await persistence.load(true)
+    } finally {
+      this.#queuedDuringRead = undefined
+    }
     // A clear() that no leader confirmed: the old leader's last writes may have landed after its
     // wipe, unless its meta record says it carried the clear out before it wrote what was read
     // (then that is the next user's). Otherwise storage is wiped again, and what was read goes;
@@ -224,7 +233,8 @@ export class Leadership {
     // This tab's copy of the outbox wins where storage cannot be believed: the old leader's failed,
     // this tab's failed, or it held a cache this version cannot read (a tab of another version led).
     const trustCopies = tabSync.leaderStorageFailed || persistence.fellBack || read?.discarded === true
-    host.dispatch({ type: 'promoted', records: read?.records ?? [], ...(read ? { naming: read } : {}), origin: host.id, trustCopies, ended: tabSync.endedIds, now: options.now(), graceMs: options.graceMs })
+    const fromStorage = read ? { naming: read, queuedDuringRead: [...queuedDuringRead], cached: read.snapshot?.byId } : {}
+    host.dispatch({ type: 'promoted', records: read?.records ?? [], ...fromStorage, origin: host.id, trustCopies, ended: tabSync.endedIds, now: options.now(), graceMs: options.graceMs })
     persistence.save(host.state())
     tabSync.lead()
     options.logger.info('this tab is now the leader')

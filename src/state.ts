@@ -83,6 +83,13 @@ export type SyncAction =
       ended: readonly string[]
       /** What the old leader saved of how the server names created events: this tab heard only what happened while it listened. */
       naming?: StoredNaming
+      /**
+       * This tab's mutations queued after its read of storage began, which storage may lack only
+       * because their writes had not landed; undefined when storage was not read.
+       */
+      queuedDuringRead?: readonly string[]
+      /** The cached events storage held: what the old leader saved of the server's. */
+      cached?: ReadonlyMap<string, WorkstreamEvent>
       now: number
       graceMs: number
     }
@@ -153,16 +160,23 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       // was on the wire is resolved as after a reload, and what only storage knows joins, unless
       // this tab saw it end (its deletion from storage had not landed: a dead letter discarded).
       const stored = new Map(action.records.map((r) => [r.id, r]))
-      const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
+      const naming = withStoredNaming(base, action.naming)
+      const endedThere = endedInOldLeader(action, stored)
+      const keep = (r: MutationRecord): boolean => !endedThere(r) && (stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete')
       const copies = action.trustCopies ? base.records : base.records.filter(keep).map((r) => furtherAlong(r, stored.get(r.id)))
       const known = new Set(copies.map((r) => r.id))
       const ended = new Set(action.ended)
       const merged = [...copies, ...action.records.filter((r) => !known.has(r.id) && !ended.has(r.id))]
-      const naming = withStoredNaming(base, action.naming)
       const records = merged.map((r) => fromEarlierSession(toServerId(r, merged, naming.renamed), action.now, action.graceMs))
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
+      // Its own creates that the old leader ended unheard of: created (the cache it saved holds
+      // the event, under the id it renamed it to) or cancelled by a delete in its tab.
+      for (const r of action.trustCopies ? [] : base.records.filter(endedThere)) {
+        const event = action.cached?.get(naming.renamed.get(r.eventId) ?? r.eventId)
+        settled.push(event ? resolved(r, event) : rejected(r, ABORTED_BY_DELETE))
+      }
       return { ...base, ...naming, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
@@ -256,6 +270,21 @@ function furtherAlong(copy: MutationRecord, stored: MutationRecord | undefined):
 }
 
 /** Queued and never sent, or every failure so far was an answer from the server that it did not commit. */
+/**
+ * Which of this tab's own creates a new leader finds gone from storage because the old leader
+ * ended them: this tab wrote its copy before the read began (a follower writes it before it
+ * forwards the create), the old leader removed it with its own record, and this tab never heard
+ * it was sent, so it never reached the server from here. The old leader's state message saying
+ * so may come after the lock (a tab closing at once) or never (a tab killed); sending the create
+ * again would make an event that its app deleted.
+ */
+function endedInOldLeader(action: Extract<SyncAction, { type: 'promoted' }>, stored: ReadonlyMap<string, MutationRecord>): (r: MutationRecord) => boolean {
+  const during = action.queuedDuringRead
+  if (during === undefined || action.trustCopies) return () => false
+  const unread = new Set(during)
+  return (r) => r.origin === action.origin && r.kind === 'create' && !stored.has(r.id) && !unread.has(r.id) && neverReachedServer(r)
+}
+
 function neverReachedServer(record: MutationRecord): boolean {
   return record.state !== 'sending' && !record.ambiguous
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { memoryStorage, type SyncStorage } from '../src/storage'
+import type { TabCoordinator } from '../src/tabs'
 import { storeNamespace } from '../src/storeOptions'
 import { HANDED_PREFIX, RECORD_PREFIX } from '../src/cacheFormat'
 import type { WorkstreamServer } from '../src/server/index'
@@ -10,7 +11,7 @@ import { holdable } from './support/holdable'
 import { memoryTabs } from './support/memoryTabs'
 import { makeEvent } from './support/events'
 import { failingRead, heldReads } from './support/heldReads'
-import { failingWritesTo, heldWrites, watchedStorage } from './support/storageGates'
+import { deletesWatched, failingWritesTo, heldWrites, watchedStorage } from './support/storageGates'
 import { twoTabs } from './support/twoTabs'
 
 /* A follower that takes over from the leader tab: what it keeps of the old leader's outbox. */
@@ -552,5 +553,100 @@ describe('a mutation the leader made just before its tab died', () => {
     await third.refresh()
     await third.flush()
     expect(server.events().map((e) => e.readable)).toContain('made just before the leader crashed')
+  })
+})
+
+/** `tabs` with its incoming messages cut off on demand: a tab that hears nothing more of the leader. */
+function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen(): void } {
+  let deaf = false
+  const coordinator: TabCoordinator = {
+    get isLeader() {
+      return tabs.isLeader
+    },
+    onLeadership: (listener) => tabs.onLeadership(listener),
+    post: (message) => tabs.post(message),
+    onMessage: (listener) => tabs.onMessage((message) => deaf || listener(message)),
+    close: () => tabs.close(),
+  }
+  return { coordinator, deafen: () => (deaf = true) }
+}
+
+describe('a follower’s create that the leader ended before the follower heard of it', () => {
+  /** A leader (offline unless `online`) and a follower on one storage; the follower's create is in the leader's outbox. */
+  async function createdInFollower(honourInternalIdentifier: boolean, online: boolean) {
+    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier })
+    const storage = memoryStorage()
+    const deletes = deletesWatched(storage)
+    const hub = memoryTabs()
+    const leaderTabs = hub.join()
+    const leader = makeStore(server, { storage: deletes.storage, tabs: leaderTabs, online: switchableOnline(online), ambiguityGraceMs: 300, timeoutMs: 200 })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const followerTabs = deafened(hub.join())
+    const follower = makeStore(server, { storage, tabs: followerTabs.coordinator, ambiguityGraceMs: 300, timeoutMs: 200 })
+    await follower.ready
+    const { event, confirmed } = follower.create(makeSeed('made in the follower'))
+    const outcome = confirmed.then(
+      (created) => `resolved ${created.readable}`,
+      (error: { kind?: string }) => `rejected ${error.kind}`,
+    )
+    await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id) || leader.events.some((e) => e.readable === 'made in the follower'))
+    return { server, hub, leader, leaderTabs, follower, followerTabs, event, outcome, deletes }
+  }
+
+  for (const [honour, crash] of [[false, false], [true, false], [false, true]] as const) {
+    it(`is not sent by the follower taking over when a delete in the leader tab cancelled it unsent (server ${honour ? 'keeps' : 'ignores'} client ids, leader ${crash ? 'killed' : 'closed'}; bug: the event the app deleted was created)`, async () => {
+      const { server, leader, leaderTabs, follower, event, outcome, deletes } = await createdInFollower(honour, false)
+      const mutationId = leader.outbox[0]!.id
+      await leader.delete(event.id)
+      expect(leader.outbox).toEqual([])
+      // The tab closes (or dies, once its write of the cancel landed) before its state message
+      // reaches the follower: the lock comes first.
+      if (crash) {
+        await deletes.landed(RECORD_PREFIX + mutationId)
+        leaderTabs.crash()
+        void leader.dispose()
+      } else await leader.dispose()
+      await until(follower.status$, (s) => s.isLeader)
+      await follower.flush()
+      await follower.refresh()
+      expect(server.events().map((e) => e.readable)).toEqual(['event a'])
+      expect(follower.events.map((e) => e.readable)).toEqual(['event a'])
+      expect(await outcome).toBe('rejected aborted')
+    })
+  }
+
+  it('is not sent again, and its caller hears it was created, when the leader sent it and the follower heard nothing since (server ignores client ids)', async () => {
+    const { server, leader, follower, followerTabs, outcome } = await createdInFollower(false, true)
+    // The follower hears nothing more: not the send, not the confirmation.
+    followerTabs.deafen()
+    await until(leader.outbox$, (o) => o.length === 0)
+    await leader.refresh()
+    expect(server.events().filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+    await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader)
+    await follower.flush()
+    await follower.refresh()
+    expect(server.events().filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+    expect(follower.events.filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+    expect(await outcome).toBe('resolved made in the follower')
+  })
+
+  it('is still sent when it was queued while the takeover read storage', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const reads = heldReads(storage)
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join() })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const follower = makeStore(server, { storage: reads.storage, tabs: hub.join() })
+    await follower.ready
+    reads.hold()
+    await leader.dispose()
+    await reads.reading
+    follower.create(makeSeed('made while the takeover reads'))
+    reads.release()
+    await until(follower.status$, (s) => s.isLeader)
+    await follower.flush()
+    expect(server.events().map((e) => e.readable).sort()).toEqual(['event a', 'made while the takeover reads'])
   })
 })

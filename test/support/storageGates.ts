@@ -50,8 +50,8 @@ export function heldWrites(inner: SyncStorage) {
   }
 }
 
-/** `inner`, telling `written` the keys of each write that landed. */
-export function watchedStorage(inner: SyncStorage, written: (keys: string[]) => void): SyncStorage {
+/** `inner`, telling `written` the keys of each write that landed, and `deleted` those of each deletion. */
+export function watchedStorage(inner: SyncStorage, written: (keys: string[]) => void, deleted?: (keys: readonly string[]) => void): SyncStorage {
   return {
     kind: 'watched',
     open(namespace) {
@@ -62,12 +62,32 @@ export function watchedStorage(inner: SyncStorage, written: (keys: string[]) => 
           await area.setMany(items)
           written(items.map(([key]) => key))
         },
-        delMany: (keys) => area.delMany(keys),
+        delMany: async (keys) => {
+          await area.delMany(keys)
+          deleted?.(keys)
+        },
         clear: () => area.clear(),
         close: () => area.close(),
       }
     },
   }
+}
+
+/** `inner`, whose `landed(key)` resolves once a write deleting `key` has landed. */
+export function deletesWatched(inner: SyncStorage) {
+  const deleted = new Set<string>()
+  const waiting = new Map<string, () => void>()
+  const storage = watchedStorage(
+    inner,
+    () => {},
+    (keys) => {
+      for (const key of keys) {
+        deleted.add(key)
+        waiting.get(key)?.()
+      }
+    },
+  )
+  return { storage, landed: (key: string) => (deleted.has(key) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(key, resolve))) }
 }
 
 /**
