@@ -233,7 +233,9 @@ export class Leadership {
     // This tab's copy of the outbox wins where storage cannot be believed: the old leader's failed,
     // this tab's failed, or it held a cache this version cannot read (a tab of another version led).
     const trustCopies = tabSync.leaderStorageFailed || persistence.fellBack || read?.discarded === true
-    const fromStorage = read ? { naming: read, queuedDuringRead: [...queuedDuringRead], cached: read.snapshot?.byId } : {}
+    // Which of its own mutations storage lacks because the old leader ended them can only be told
+    // from an outbox a leader saved: storage a failing leader wiped, or only copies, tell nothing.
+    const fromStorage = read ? { naming: read, ...(read.savedByLeader ? { queuedDuringRead: [...queuedDuringRead], cached: read.snapshot?.byId } : {}) } : {}
     host.dispatch({ type: 'promoted', records: read?.records ?? [], ...fromStorage, origin: host.id, trustCopies, ended: tabSync.endedIds, now: options.now(), graceMs: options.graceMs })
     persistence.save(host.state())
     tabSync.lead()

@@ -185,6 +185,16 @@ function describeState(r: MutationRecord): string {
 /** The error of a create that a delete of its event cancelled before it reached the server. */
 export const ABORTED_BY_DELETE: MutationError = { kind: 'aborted', message: 'The create was cancelled by a delete of its event before it reached the server.' }
 
+/**
+ * The error of a create that the leader tab ended and closed before this tab heard how: a delete
+ * there cancelled it, the server refused it, or it was created and deleted since. Its event is
+ * not in what that leader saved, and it is not sent again.
+ */
+export const ENDED_UNHEARD: MutationError = {
+  kind: 'aborted',
+  message: 'The tab that led ended this create and closed before this tab heard how: a delete cancelled it, the server refused it, or it was created and deleted since. It is not sent again.',
+}
+
 /** The settlement of a mutation that happened: its caller's promise resolves (with the event, for a create). */
 export function resolved(record: MutationRecord, event?: WorkstreamEvent): Settlement {
   return { mutationId: record.id, outcome: 'resolved', ...(record.origin ? { origin: record.origin } : {}), ...(event ? { event } : {}) }

@@ -28,6 +28,11 @@ export interface PersistedData {
   readonly discarded?: true
   /** The clear (logout) the leader that wrote the cache carried out last: what storage holds came after it. */
   readonly clearedBy?: string
+  /**
+   * Storage held a meta record, which only a leader writes (and rewrites on every change): its
+   * outbox is what that leader saved, not just copies of mutations tabs wrote.
+   */
+  readonly savedByLeader?: true
 }
 
 /** What save() records: the parts of the sync state that outlive a page. */
@@ -145,7 +150,7 @@ export class Persistence {
     // A write failed during the read: the memory area now written to holds none of what was read,
     // so the next save writes all of it there, not a delta against storage it no longer uses.
     if (this.#area.fellBack !== fellBack) this.#nothingSaved()
-    return { snapshot, texts, records, lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}), ...(clearedBy !== undefined ? { clearedBy } : {}) }
+    return { snapshot, texts, records, lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}), ...(clearedBy !== undefined ? { clearedBy } : {}), ...(onlyHanded ? {} : { savedByLeader: true as const }) }
   }
 
   /**

@@ -1,7 +1,7 @@
 import { applySnapshot } from './applySnapshot'
 import { withLookalikes } from './fingerprint'
 import type { WorkstreamEvent } from './models'
-import { ABORTED_BY_DELETE, rejected, resolved, withoutKeys, type MutationError, type MutationRecord, type Settlement } from './mutation'
+import { ABORTED_BY_DELETE, ENDED_UNHEARD, rejected, resolved, withoutKeys, type MutationError, type MutationRecord, type Settlement } from './mutation'
 import { rememberRenames, toServerId, withStoredNaming } from './naming'
 import { EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
 
@@ -85,7 +85,8 @@ export type SyncAction =
       naming?: StoredNaming
       /**
        * This tab's mutations queued after its read of storage began, which storage may lack only
-       * because their writes had not landed; undefined when storage was not read.
+       * because their writes had not landed; undefined when storage was not read, or held no
+       * outbox a leader saved.
        */
       queuedDuringRead?: readonly string[]
       /** The cached events storage held: what the old leader saved of the server's. */
@@ -162,8 +163,17 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       const stored = new Map(action.records.map((r) => [r.id, r]))
       const naming = withStoredNaming(base, action.naming)
       const endedThere = endedInOldLeader(action, stored)
-      const keep = (r: MutationRecord): boolean => !endedThere(r) && (stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete')
-      const copies = action.trustCopies ? base.records : base.records.filter(keep).map((r) => furtherAlong(r, stored.get(r.id)))
+      // Of those, one whose event the cache the old leader saved holds (under the id it renamed it
+      // to) was created: it stays as confirmed, which keeps its event in view until a snapshot has it.
+      const createdThere = (r: MutationRecord): WorkstreamEvent | undefined => action.cached?.get(naming.renamed.get(r.eventId) ?? r.eventId)
+      const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
+      const copies = action.trustCopies
+        ? base.records
+        : base.records.flatMap((r): MutationRecord[] => {
+            if (!endedThere(r)) return keep(r) ? [furtherAlong(r, stored.get(r.id))] : []
+            const event = createdThere(r)
+            return event ? [asConfirmed(r, event, base.requestedSeq)] : []
+          })
       const known = new Set(copies.map((r) => r.id))
       const ended = new Set(action.ended)
       const merged = [...copies, ...action.records.filter((r) => !known.has(r.id) && !ended.has(r.id))]
@@ -171,12 +181,8 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
-      // Its own creates that the old leader ended unheard of: created (the cache it saved holds
-      // the event, under the id it renamed it to) or cancelled by a delete in its tab.
-      for (const r of action.trustCopies ? [] : base.records.filter(endedThere)) {
-        const event = action.cached?.get(naming.renamed.get(r.eventId) ?? r.eventId)
-        settled.push(event ? resolved(r, event) : rejected(r, ABORTED_BY_DELETE))
-      }
+      // The rest of those the old leader ended unheard of were not created there, or not kept.
+      for (const r of action.trustCopies ? [] : base.records.filter((r) => endedThere(r) && !createdThere(r))) settled.push(rejected(r, ENDED_UNHEARD))
       return { ...base, ...naming, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
@@ -289,6 +295,12 @@ function neverReachedServer(record: MutationRecord): boolean {
   return record.state !== 'sending' && !record.ambiguous
 }
 
+/** `record` as confirmed with `event`, in a state whose next snapshot after `seq` must show it. */
+function asConfirmed(record: MutationRecord, event: WorkstreamEvent | undefined, seq: number): MutationRecord {
+  const done: MutationRecord = { ...record, state: 'confirmed', confirmedSeq: seq, ...(event ? { confirmed: event, eventId: event.id } : {}) }
+  return withoutKeys(done, 'lastError', 'nextAttemptAt', 'ambiguous')
+}
+
 function confirm(state: SyncState, id: string, event: WorkstreamEvent | undefined): SyncState {
   const record = state.records.find((r) => r.id === id)
   if (!record || record.state === 'confirmed') return state
@@ -296,8 +308,7 @@ function confirm(state: SyncState, id: string, event: WorkstreamEvent | undefine
   const honoured = state.clientIdsHonoured || (event !== undefined && record.seed?.internal_identifier === event.id)
   const records = state.records.map((r): MutationRecord => {
     if (r === record) {
-      const done: MutationRecord = { ...r, state: 'confirmed', confirmedSeq: state.requestedSeq, ...(event ? { confirmed: event } : {}), ...(newId ? { eventId: newId } : {}) }
-      return withoutKeys(done, 'lastError', 'nextAttemptAt', 'ambiguous')
+      return asConfirmed(r, event, state.requestedSeq)
     }
     return newId && r.eventId === record.eventId ? { ...r, eventId: newId } : r
   })
