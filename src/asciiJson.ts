@@ -10,14 +10,15 @@
  * so the escaped text parses to the same value. A text escaped here starts with a space (JSON
  * whitespace, which JSON.parse skips): that marks the escapes as this module's, to be undone when
  * the first poll after a reload compares the cached texts with the server's bytes. A text that
- * came in ASCII (a server that escapes non-ASCII itself) is stored as it came and matches as it
- * is; in a marked text, an escape of a non-ASCII character that the server wrote is undone too,
- * so that event no longer matches byte for byte and is parsed and compared by value instead:
- * slower, never wrong.
+ * has escapes of non-ASCII characters of its own is stored as it came (see asciiJson), as are the
+ * texts of a segment that escaping would make larger (mostly CJK, or Latin-1 only: see
+ * EventSegments), and match as they are.
  */
 
 const NON_ASCII = /[^\x00-\x7f]/
 const NON_ASCII_UNITS = /[^\x00-\x7f]/g
+/** A `\u` escape the text has of a unit of 0x80 or more, or looks as if it had (`\\u00e9`): see asciiJson. */
+const OWN_ESCAPE = /\\u(?!00[0-7])/
 const BACKSLASH = 0x5c
 const LETTER_U = 0x75
 /** The first character of a text escaped by asciiJson. */
@@ -32,14 +33,24 @@ function escapeUnit(unit: string): string {
 
 /**
  * `text`, a JSON text, with every non-ASCII character (each UTF-16 unit of it) written as a
- * `\uXXXX` escape, behind ESCAPED_MARK; `text` itself when it is ASCII already.
+ * `\uXXXX` escape, behind ESCAPED_MARK; `text` itself when it is ASCII already, or when it has
+ * escapes of non-ASCII characters of its own (a server that escapes some characters, as Go does
+ * U+2028, and sends others raw), which undoing the cache's escapes would undo too: that event
+ * would then be parsed again on the first poll after every reload.
  */
 export function asciiJson(text: string): string {
-  if (!NON_ASCII.test(text)) return text
+  if (!NON_ASCII.test(text) || OWN_ESCAPE.test(text)) return text
   // What replace() returns of a two-byte string stays two-byte in V8, whatever it holds: the
   // round trip through UTF-8 makes a string of one byte a character.
   return decoder.decode(encoder.encode(ESCAPED_MARK + text.replace(NON_ASCII_UNITS, escapeUnit)))
 }
+
+/** Whether `text` holds a character beyond Latin-1, which makes a string two bytes a character. */
+export function isWide(text: string): boolean {
+  return WIDE.test(text)
+}
+
+const WIDE = /[^\x00-\xff]/
 
 /** Whether `text` was escaped by asciiJson (its escapes of non-ASCII characters are to be undone). */
 export function isAsciiEscaped(text: string): boolean {

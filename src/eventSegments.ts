@@ -1,4 +1,4 @@
-import { asciiJson } from './asciiJson'
+import { asciiJson, isWide } from './asciiJson'
 import type { WorkstreamEvent } from './models'
 
 /** A segment's key is this prefix and its sequence number. */
@@ -236,8 +236,9 @@ export class EventSegments {
     const close = (last: boolean): void => {
       if (chunk.ids.length === 0 && !(last && removed.length > 0)) return
       const seq = this.#nextSeq++
-      const text = chunk.parts.join('')
-      const segment: Segment = { ids: chunk.ids, lengths: chunk.lengths, text, removed: last ? removed : [] }
+      const parts = inFewerBytes(chunk.parts)
+      const text = parts.join('')
+      const segment: Segment = { ids: chunk.ids, lengths: parts === chunk.parts ? chunk.lengths : parts.map((part) => part.length), text, removed: last ? removed : [] }
       this.#stats.set(seq, { chars: text.length, entries: chunk.ids.length, live: 0 })
       this.#order.push(seq)
       for (const id of chunk.ids) this.#place(id, seq, base)
@@ -246,7 +247,7 @@ export class EventSegments {
       chunk = { ids: [], lengths: [], parts: [], chars: 0 }
     }
     for (const id of ids) {
-      const text = asciiJson(textOf(id))
+      const text = textOf(id)
       if (chunk.chars + text.length > SEGMENT_CHARS && chunk.ids.length > 0) close(false)
       chunk.ids.push(id)
       chunk.lengths.push(text.length)
@@ -274,6 +275,28 @@ export class EventSegments {
     this.#stats.get(seq)!.live++
     this.#removedFromBase.delete(id)
   }
+}
+
+/**
+ * A segment's texts as they came, or escaped to ASCII (see asciiJson), whichever a string of them
+ * holds in fewer bytes: one a character when every character is within Latin-1, else two. Texts
+ * mostly in ASCII with some emoji or CJK take half the room escaped; texts mostly in CJK, or in
+ * Latin-1 only, take more.
+ */
+function inFewerBytes(texts: readonly string[]): readonly string[] {
+  let chars = 0
+  let escapedChars = 0
+  let wide = false
+  let stillWide = false
+  const escaped = texts.map((text) => {
+    const ascii = asciiJson(text)
+    chars += text.length
+    escapedChars += ascii.length
+    if (ascii !== text) wide ||= isWide(text)
+    else if (isWide(text)) wide = stillWide = true
+    return ascii
+  })
+  return (stillWide ? 2 : 1) * escapedChars < (wide ? 2 : 1) * chars ? escaped : texts
 }
 
 /** A segment as this version writes it: ids and lengths that line up, and a text as long as their sum. */

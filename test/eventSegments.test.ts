@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { asciiJson, isAsciiEscaped } from '../src/asciiJson'
+import { isAsciiEscaped } from '../src/asciiJson'
 import { EventSegments, MAX_DELTA_SEGMENTS, SEGMENT_CHARS, SEGMENT_PREFIX, type Segment, type SegmentWrites } from '../src/eventSegments'
 import type { WorkstreamEvent } from '../src/models'
 
@@ -25,10 +25,14 @@ class Stored {
     for (const key of writes.deletes) this.values.delete(seqOf(key))
   }
 
-  /** What a new log reads back: each event's text, by id. */
-  readBack(): { texts: Map<string, string>; bad: string[]; stale: string[] } {
+  /**
+   * What a new log reads back: each event's text as stored (`stored`), and as JSON.stringify
+   * writes it (`texts`), to compare with the texts given, which the log may have escaped.
+   */
+  readBack(): { texts: Map<string, string>; stored: Map<string, string>; bad: string[]; stale: string[] } {
     const read = new EventSegments().read(this.layout, this.values, (id, text) => ({ id, text }) as unknown as WorkstreamEvent)
-    return { texts: new Map(read.texts.map((text, i) => [read.events[i]!.id, text])), bad: read.bad, stale: read.stale }
+    const stored = new Map(read.texts.map((text, i) => [read.events[i]!.id, text]))
+    return { texts: new Map([...stored].map(([id, text]) => [id, JSON.stringify(JSON.parse(text))])), stored, bad: read.bad, stale: read.stale }
   }
 
   get chars(): number {
@@ -44,23 +48,15 @@ const seqOf = (key: string): number => Number(key.slice(SEGMENT_PREFIX.length))
 function cache(initial: ReadonlyArray<[string, string]> = []) {
   let log = new EventSegments()
   const stored = new Stored()
-  /** The texts given to the log, and (`texts`) as storage must hold them: in ASCII, see asciiJson. */
-  const given = new Map<string, string>()
   const texts = new Map<string, string>()
   const change = (set: ReadonlyArray<readonly [string, string]>, remove: readonly string[] = []): SegmentWrites => {
-    for (const [id, text] of set) {
-      given.set(id, text)
-      texts.set(id, asciiJson(text))
-    }
-    for (const id of remove) {
-      given.delete(id)
-      texts.delete(id)
-    }
+    for (const [id, text] of set) texts.set(id, text)
+    for (const id of remove) texts.delete(id)
     const writes = log.write(
       set.map(([id]) => id),
       remove,
-      given.keys(),
-      (id) => given.get(id)!,
+      texts.keys(),
+      (id) => texts.get(id)!,
     )
     stored.apply(log, writes)
     return writes
@@ -89,19 +85,28 @@ describe('event segments', () => {
     expect(stored.readBack().texts).toEqual(new Map([['a', text('a', 'changed')], ['c', text('c')], ['d', text('d')]]))
   })
 
-  it('reads back texts with quotes, braces, escapes and any Unicode as the same JSON, in ASCII, through JSON storage', () => {
+  it('reads back texts with quotes, braces, escapes and any Unicode as the same JSON, through JSON storage', () => {
     const tricky = [
       ['q', JSON.stringify({ id: 'q', s: 'say "hi" {not} [an] \\ object', t: '}{', e: '\\u00e9' })],
       ['u', JSON.stringify({ id: 'u', s: 'naïve café — 日本語 🎉👩‍👩‍👧 \u2028 \u0000 \\ü \\\\🎉', lone: '\ud800', ['ключ 🔑']: '\u0080\u00ff\u0100\uffff' })],
     ] as const
     const { stored } = cache(tricky.map(([id, t]) => [id, t]))
-    const { texts } = stored.readBack()
-    // ASCII already: stored as it is.
-    expect(texts.get('q')).toBe(tricky[0][1])
-    const u = texts.get('u')!
-    expect(u).toMatch(/^[\x00-\x7f]+$/)
-    expect(JSON.parse(u)).toEqual(JSON.parse(tricky[1][1]))
-    expect(isAsciiEscaped(u)).toBe(true)
+    expect(stored.readBack().texts).toEqual(new Map(tricky))
+  })
+
+  it('stores a segment in ASCII where that takes fewer bytes than its texts as they came', () => {
+    const english = (id: string): string => JSON.stringify({ id, body: `${'A plain English sentence, with one emoji 🚀 and a dash — in it. '.repeat(20)}` })
+    const japanese = (id: string): string => JSON.stringify({ id, body: '東京都の日本語のテキストです。'.repeat(40) })
+    const german = (id: string): string => JSON.stringify({ id, body: 'Grüße aus Köln, schön. '.repeat(40) })
+    for (const [make, escaped] of [[english, true], [japanese, false], [german, false]] as const) {
+      const { stored } = cache([['a', make('a')], ['b', make('b')]])
+      const back = stored.readBack()
+      expect(back.texts).toEqual(new Map([['a', make('a')], ['b', make('b')]]))
+      for (const text of back.stored.values()) {
+        expect(isAsciiEscaped(text)).toBe(escaped)
+        if (escaped) expect(text).toMatch(/^[\x00-\x7f]+$/)
+      }
+    }
   })
 
   it('splits what it writes into segments of at most SEGMENT_CHARS, a larger text alone in its own', () => {
@@ -199,7 +204,7 @@ describe('event segments', () => {
           change([...unique], remove.filter((id) => !unique.has(id)))
           expect(stored.readBack().texts).toEqual(texts)
           expect(stored.layout.segments.length - stored.layout.base).toBeLessThanOrEqual(Math.max(MAX_DELTA_SEGMENTS, stored.layout.base / 4))
-          const live = [...texts.values()].reduce((sum, t) => sum + t.length, 0)
+          const live = [...stored.readBack().stored.values()].reduce((sum, t) => sum + t.length, 0)
           expect(stored.chars).toBeLessThanOrEqual(2 * live + 2 * SEGMENT_CHARS)
         }
       }),

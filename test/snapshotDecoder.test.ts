@@ -354,11 +354,12 @@ describe('seededSnapshot: a previous result made from cached texts', () => {
     const unicode = [
       ...tricky,
       event('e', 'é🚀'.repeat(5000)),
-      event('f', '\u0080 \u00ff \u0100 \u07ff \u0800 \uffff 𝄞 \u{10ffff}', { lone: '\ud800 x \udfff', keyed: { ключ: '值' } }),
+      event('f', '\u0080 \u00ff \u0100 \u07ff \u0800 \uffff 𝄞 \u{10ffff}', { keyed: { ключ: '值' } }),
       event('g', 'a backslash before it: \\é \\\\ü, and escaped text: \\u00e9 \\\\u00fc'),
     ]
     const stored = texts(unicode).map(asciiJson)
-    for (const text of stored) expect(text).toMatch(/^[\x00-\x7f]+$/)
+    // All in ASCII but g's, which has text that looks like an escape of its own: stored as it came.
+    stored.forEach((text, i) => expect(unicode[i]!.id === 'g' ? text === JSON.stringify(unicode[i]) : /^[\x00-\x7f]+$/.test(text)).toBe(true))
     const seed = seededSnapshot(unicode, stored)
     const validated: unknown[] = []
     const next = decodeSnapshot(body([...unicode, event('w')]), seed, { validate: (value, path) => (validated.push((value as Json).id), validate(value, path)) })
@@ -542,7 +543,8 @@ describe('decodeSnapshot: property', () => {
     const ws = (): string => [' ', '', '\n  ', '\t', '\r\n', ''][Math.floor(rand() * 6)]!
     const string = (s: string): string => {
       const text = JSON.stringify(s)
-      return rand() < 0.3 ? text.replace(/a/g, '\\u0061').replace(/\//g, '\\/') : text
+      // Some escapes spelled out, and the first non-ASCII character escaped with the rest raw (as Go writes U+2028).
+      return rand() < 0.3 ? text.replace(/a/g, '\\u0061').replace(/\//g, '\\/').replace(/[\ud800-\udbff][\udc00-\udfff]|[^\x00-\x7f]/, (c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')) : text
     }
     if (Array.isArray(value)) return `[${ws()}${value.map((v) => format(v, rand)).join(`${ws()},${ws()}`)}${ws()}]`
     if (isObject(value)) {
