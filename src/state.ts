@@ -275,22 +275,25 @@ function furtherAlong(copy: MutationRecord, stored: MutationRecord | undefined):
   return progress(copy) > progress(stored) ? copy : stored
 }
 
-/** Queued and never sent, or every failure so far was an answer from the server that it did not commit. */
 /**
  * Which of this tab's own creates a new leader finds gone from storage because the old leader
  * ended them: this tab wrote its copy before the read began (a follower writes it before it
- * forwards the create), the old leader removed it with its own record, and this tab never heard
- * it was sent, so it never reached the server from here. The old leader's state message saying
- * so may come after the lock (a tab closing at once) or never (a tab killed); sending the create
- * again would make an event that its app deleted.
+ * forwards the create), and the old leader, which writes its own record of it at once and keeps
+ * it while it is queued, sending, ambiguous, dead or confirmed and not yet in a snapshot, removed
+ * it: a delete cancelled it, the server refused it, it was discarded, or a snapshot showed it
+ * created. The old leader's state message saying so may come after the lock (a tab closing at
+ * once) or never (a tab killed); sending the create again would make an event that its app
+ * deleted, or a second one. Even one this tab heard was sent: a send that failed without
+ * committing (a 503) leaves it cancellable.
  */
 function endedInOldLeader(action: Extract<SyncAction, { type: 'promoted' }>, stored: ReadonlyMap<string, MutationRecord>): (r: MutationRecord) => boolean {
   const during = action.queuedDuringRead
   if (during === undefined || action.trustCopies) return () => false
   const unread = new Set(during)
-  return (r) => r.origin === action.origin && r.kind === 'create' && !stored.has(r.id) && !unread.has(r.id) && neverReachedServer(r)
+  return (r) => r.origin === action.origin && r.kind === 'create' && !stored.has(r.id) && !unread.has(r.id)
 }
 
+/** Queued and never sent, or every failure so far was an answer from the server that it did not commit. */
 function neverReachedServer(record: MutationRecord): boolean {
   return record.state !== 'sending' && !record.ambiguous
 }

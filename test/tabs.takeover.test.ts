@@ -665,6 +665,35 @@ describe('a follower’s create that the leader ended before the follower heard 
     })
   }
 
+  it('is not kept by the follower taking over when it heard it sent, the server answered that it did not commit it (503), and a delete in the leader tab cancelled it (bug: sent after the grace, the deleted event created)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)] })
+    const storage = memoryStorage()
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage, tabs: hub.join(), retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxAttempts: 5 } })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await leader.refresh()
+    const followerTabs = deafened(hub.join())
+    const follower = makeStore(server, { storage, tabs: followerTabs.coordinator })
+    await follower.ready
+    server.faults.add('create', { type: 'latency', ms: 150 })
+    server.faults.add('create', { type: 'status', status: 503 })
+    const { event, confirmed } = follower.create(makeSeed('cancelled after a 503'))
+    const outcome = confirmed.then(() => 'resolved', (error: { kind?: string }) => `rejected ${error.kind}`)
+    // The follower hears the send, and nothing after it.
+    await until(follower.outbox$, (o) => o.some((m) => m.eventId === event.id && m.state === 'sending'))
+    followerTabs.deafen()
+    await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id && m.state === 'waiting'))
+    await leader.delete(event.id)
+    expect(leader.outbox).toEqual([])
+    await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    expect(follower.outbox).toEqual([])
+    await follower.flush()
+    await follower.refresh()
+    expect(server.events().map((e) => e.readable)).toEqual(['event a'])
+    expect(await outcome).toBe('rejected aborted')
+  })
+
   it('is still sent when it was queued while the takeover read storage', async () => {
     const server = await startServer({ events: [makeEvent('a', 1)] })
     const storage = memoryStorage()
