@@ -1,4 +1,5 @@
 import { WorkstreamSyncError } from '../../src/errors'
+import { ENDED_UNHEARD } from '../../src/mutation'
 import type { WorkstreamEvent } from '../../src/models'
 import type { WorkstreamStore } from '../../src/workstreamStore'
 import type { CreateTrack, DeleteTrack, FindingKind } from './tracks'
@@ -128,7 +129,9 @@ function checkCreateOutcome(world: AuditedWorld, track: CreateTrack, server: rea
   }
   const error = outcome.rejected
   const disposed = error instanceof WorkstreamSyncError && error.kind === 'aborted' && /disposed/.test(error.message)
-  const cancelled = error instanceof WorkstreamSyncError && error.kind === 'aborted' && /cancelled by a delete/.test(error.message)
+  // A tab that took over from a leader tab which ended the create and closed before saying how
+  // cannot tell a cancel from a refusal (ENDED_UNHEARD): right when the app did delete it.
+  const cancelled = error instanceof WorkstreamSyncError && error.kind === 'aborted' && (/cancelled by a delete/.test(error.message) || error.message === ENDED_UNHEARD.message)
   if (disposed && world.disposed(track.generation)) return
   if (cancelled && track.deletedByApp) return
   found('wrongOutcomes', `${track.marker} rejected with ${describeRejection(error)}`)
