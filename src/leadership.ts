@@ -235,7 +235,7 @@ export class Leadership {
     const trustCopies = tabSync.leaderStorageFailed || persistence.fellBack || read?.discarded === true
     // Which of its own mutations storage lacks because the old leader ended them can only be told
     // from an outbox a leader saved: storage a failing leader wiped, or only copies, tell nothing.
-    const fromStorage = read ? { naming: read, ...(read.savedByLeader ? { queuedDuringRead: [...queuedDuringRead], cached: read.snapshot?.byId } : {}) } : {}
+    const fromStorage = read ? { naming: read, ...(read.savedByLeader ? { queuedDuringRead, cached: read.snapshot?.byId } : {}) } : {}
     host.dispatch({ type: 'promoted', records: read?.records ?? [], ...fromStorage, origin: host.id, trustCopies, ended: tabSync.endedIds, now: options.now(), graceMs: options.graceMs })
     persistence.save(host.state())
     tabSync.lead()

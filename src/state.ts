@@ -88,7 +88,7 @@ export type SyncAction =
        * because their writes had not landed; undefined when storage was not read, or held no
        * outbox a leader saved.
        */
-      queuedDuringRead?: readonly string[]
+      queuedDuringRead?: ReadonlySet<string>
       /** The cached events storage held: what the old leader saved of the server's. */
       cached?: ReadonlyMap<string, WorkstreamEvent>
       now: number
@@ -165,14 +165,17 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       const endedThere = endedInOldLeader(action, stored)
       // Of those, one whose event the cache the old leader saved holds (under the id it renamed it
       // to) was created: it stays as confirmed, which keeps its event in view until a snapshot has it.
-      const createdThere = (r: MutationRecord): WorkstreamEvent | undefined => action.cached?.get(naming.renamed.get(r.eventId) ?? r.eventId)
+      // The rest were not created there, or not kept: they are settled below.
+      const unheard: MutationRecord[] = []
       const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
       const copies = action.trustCopies
         ? base.records
         : base.records.flatMap((r): MutationRecord[] => {
             if (!endedThere(r)) return keep(r) ? [furtherAlong(r, stored.get(r.id))] : []
-            const event = createdThere(r)
-            return event ? [asConfirmed(r, event, base.requestedSeq)] : []
+            const event = action.cached?.get(naming.renamed.get(r.eventId) ?? r.eventId)
+            if (event) return [asConfirmed(r, event, base.requestedSeq)]
+            unheard.push(r)
+            return []
           })
       const known = new Set(copies.map((r) => r.id))
       const ended = new Set(action.ended)
@@ -181,8 +184,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
-      // The rest of those the old leader ended unheard of were not created there, or not kept.
-      for (const r of action.trustCopies ? [] : base.records.filter((r) => endedThere(r) && !createdThere(r))) settled.push(rejected(r, ENDED_UNHEARD))
+      for (const r of unheard) settled.push(rejected(r, ENDED_UNHEARD))
       return { ...base, ...naming, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':
@@ -287,9 +289,8 @@ function furtherAlong(copy: MutationRecord, stored: MutationRecord | undefined):
  * committing (a 503) leaves it cancellable.
  */
 function endedInOldLeader(action: Extract<SyncAction, { type: 'promoted' }>, stored: ReadonlyMap<string, MutationRecord>): (r: MutationRecord) => boolean {
-  const during = action.queuedDuringRead
-  if (during === undefined || action.trustCopies) return () => false
-  const unread = new Set(during)
+  const unread = action.queuedDuringRead
+  if (unread === undefined || action.trustCopies) return () => false
   return (r) => r.origin === action.origin && r.kind === 'create' && !stored.has(r.id) && !unread.has(r.id)
 }
 
