@@ -3,6 +3,10 @@ import { compareRanges, scanValue, skipWhitespace } from './jsonScanner'
 /** Compared at once by commonPrefix and commonSuffix, before they look for the first byte that differs. */
 const COMPARED_BLOCK = 1024
 
+/** The largest stretch peek() copies into the shared buffer (which grows to it as needed). */
+const MAX_SHARED = 1 << 20
+let shared = new Uint8Array(16_384)
+
 /**
  * A response body read as the chunks it arrived in, addressed as one run of bytes. A snapshot
  * of tens of megabytes arrives in thousands of chunks (Node's fetch reads 64 kB at a time);
@@ -75,13 +79,39 @@ export class ChunkedBody {
     const from = start - this.#starts[i]!
     if (end <= this.#starts[i + 1]!) return this.#parts[i]!.subarray(from, from + end - start)
     const copy = new Uint8Array(end - start)
-    for (let at = 0, j = i; at < copy.length; j++) {
+    this.#copyInto(copy, start, copy.length)
+    return copy
+  }
+
+  /** Copies the `length` bytes from `start` to the front of `into`. */
+  #copyInto(into: Uint8Array, start: number, length: number): void {
+    const i = this.#part(start)
+    const from = start - this.#starts[i]!
+    for (let at = 0, j = i; at < length; j++) {
       const part = this.#parts[j]!
-      const piece = part.subarray(at === 0 ? from : 0, Math.min(part.length, (at === 0 ? from : 0) + copy.length - at))
-      copy.set(piece, at)
+      const piece = part.subarray(at === 0 ? from : 0, Math.min(part.length, (at === 0 ? from : 0) + length - at))
+      into.set(piece, at)
       at += piece.length
     }
-    return copy
+  }
+
+  /**
+   * The bytes [start, end) to read at once, never to keep: a view of the part that holds them
+   * all, else a copy into a buffer shared by every body, which the next peek() overwrites. A
+   * changed element of a followed body mostly spans parts (the copies of what differs are
+   * small); copying each into a new buffer allocated tens of megabytes a poll at 50k events,
+   * which set off collections of their own.
+   */
+  peek(start: number, end: number): Uint8Array {
+    end = Math.min(end, this.length)
+    if (start >= end) return new Uint8Array(0)
+    const i = this.#part(start)
+    if (end <= this.#starts[i + 1]!) return this.bytes(start, end)
+    const length = end - start
+    // A stretch longer than any element usually is gets a buffer of its own, not kept.
+    const into = length > MAX_SHARED ? new Uint8Array(length) : length > shared.length ? (shared = new Uint8Array(Math.min(MAX_SHARED, 2 * length))) : shared
+    this.#copyInto(into, start, length)
+    return into.subarray(0, length)
   }
 
   /** All of it in one buffer (the first part itself when there is only one). */
@@ -236,10 +266,10 @@ export function scanValueIn(body: ChunkedBody, p: number): number {
   if (p >= body.length) return -1
   let end = body.partEnd(p)
   for (;;) {
-    const found = scanValue(body.bytes(p, end), 0)
+    const found = scanValue(body.peek(p, end), 0)
     // A value that ends where the stretch ends may go on (a number, or a cut string or object).
     if (found >= 0 && (p + found < end || end === body.length)) return p + found
     if (end === body.length) return -1
-    end = Math.min(body.length, p + Math.max(2 * (end - p), 65_536))
+    end = Math.min(body.length, p + Math.max(2 * (end - p), 16_384))
   }
 }

@@ -154,7 +154,7 @@ function endsElement(body: ChunkedBody, p: number, length: number): boolean {
 
 /** JSON.parse of the bytes [start, end), or NOT_JSON. */
 export function parseSlice(decoder: TextDecoder, body: ChunkedBody, start: number, end: number): unknown {
-  const bytes = body.bytes(start, end)
+  const bytes = body.peek(start, end)
   return parseJsonSlice(decoder, bytes, 0, bytes.length)
 }
 

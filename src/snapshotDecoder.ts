@@ -81,7 +81,7 @@ class Snapshot implements DecodedSnapshot {
     const { body, bounds } = this.#table
     // A full decode kept no offsets: the event re-stringified is the same JSON value.
     if (bounds.length === 0) return JSON.stringify(this.byId.get(id))
-    return new TextDecoder().decode(body.bytes(bounds[2 * k]!, bounds[2 * k + 1]!))
+    return new TextDecoder().decode(body.peek(bounds[2 * k]!, bounds[2 * k + 1]!))
   }
 }
 

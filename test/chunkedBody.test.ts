@@ -86,6 +86,7 @@ describe('ChunkedBody: reading across chunks', () => {
         const start = x % (whole.length + 1)
         const end = start + (y % (whole.length + 1 - start))
         expect([...body.bytes(start, end)]).toEqual([...whole.subarray(start, end)])
+        expect([...body.peek(start, end)]).toEqual([...whole.subarray(start, end)])
         expect(body.byteAt(start)).toBe(start < whole.length ? whole[start] : -1)
         expect(body.byteAt(-1)).toBe(-1)
         expect([...body.whole()]).toEqual([...whole])
@@ -113,6 +114,17 @@ describe('ChunkedBody: reading across chunks', () => {
     expect(chunks.length).toBeGreaterThan(4)
     expect(scanValueIn(new ChunkedBody(chunks), 1)).toBe(1 + utf8(text).length)
     expect(scanValueIn(new ChunkedBody(chunks), whole.length - 2)).toBe(whole.length - 1)
+  })
+
+  it('scans and reads a value longer than the buffer that stretches across chunks are copied into', () => {
+    const text = JSON.stringify({ readable: 'é'.repeat(700_000), n: 1 })
+    const whole = utf8(`[${text},1]`)
+    const body = new ChunkedBody(split(whole, Array.from({ length: Math.floor(whole.length / 65_536) }, (_, i) => (i + 1) * 65_536)))
+    const end = scanValueIn(body, 1)
+    expect(end).toBe(1 + utf8(text).length)
+    expect(new TextDecoder().decode(body.peek(1, end))).toBe(text)
+    // A short stretch across two chunks after it is read right too.
+    expect(new TextDecoder().decode(body.peek(65_530, 65_540))).toBe(new TextDecoder().decode(whole.subarray(65_530, 65_540)))
   })
 
   it('is no longer intact once a chunk was transferred away', () => {
