@@ -63,6 +63,20 @@ function isCanonicalUtc(s: string): boolean {
   return s.charCodeAt(19) === 46 /* . */ && n > 21 && digits(s, 20, n - 21) >= 0
 }
 
+/**
+ * What Date.parse gives for `s`, without its cost for the canonical form with at most millisecond
+ * digits (Date.parse is most of a sort's pass over a snapshot's dates); NaN when it is no date.
+ */
+export function isoTimeMs(s: string): number {
+  const n = s.length
+  if (n > 24 || !isCanonicalUtc(s)) return Date.parse(s)
+  const year = digits(s, 0, 4)
+  // Date.UTC reads the years 0 to 99 as 1900 to 1999.
+  if (year < 100) return Date.parse(s)
+  const millis = n === 20 ? 0 : digits(s, 20, n - 21) * (n === 22 ? 100 : n === 23 ? 10 : 1)
+  return Date.UTC(year, digits(s, 5, 2) - 1, digits(s, 8, 2), digits(s, 11, 2), digits(s, 14, 2), digits(s, 17, 2), millis)
+}
+
 /** The decimal value of `count` digits from `start`, or -1 if one is not a digit. */
 function digits(s: string, start: number, count: number): number {
   let value = 0

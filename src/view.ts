@@ -1,3 +1,4 @@
+import { isoTimeMs } from './jsonChecks'
 import type { WorkstreamEvent } from './models'
 import type { MutationRecord } from './mutation'
 
@@ -177,7 +178,7 @@ function positionsOf(server: ServerSnapshot): ReadonlyMap<string, number> {
 }
 
 function createdMs(event: WorkstreamEvent): number {
-  const time = Date.parse(event.created.value)
+  const time = isoTimeMs(event.created.value)
   return Number.isNaN(time) ? 0 : time
 }
 
