@@ -3,8 +3,8 @@ import { compareRanges, scanValue, skipWhitespace } from './jsonScanner'
 /** Compared at once by commonPrefix and commonSuffix, before they look for the first byte that differs. */
 const COMPARED_BLOCK = 1024
 
-/** The largest stretch peek() copies into the shared buffer (which grows to it as needed). */
-const MAX_SHARED = 1 << 20
+/** The largest stretch peek() copies into the shared buffer (which grows to it as needed, and is kept): an event is some kilobytes, a snapshot's `indices` map megabytes. */
+const MAX_SHARED = 64 * 1024
 let shared = new Uint8Array(16_384)
 
 /**
