@@ -22,10 +22,16 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
 
 /* Primitives. */
 
+function isNotNumber(v: unknown): boolean {
+  return typeof v !== 'number'
+}
+
 export function checkNumberArray(v: unknown): Failure | undefined {
   if (!Array.isArray(v)) return fail('an array of numbers', v)
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return atIndex(i, fail(A_NUMBER, v[i]))
-  return undefined
+  // findIndex(), not v[i]: see jsonEqual on why arrays that may hold numbers are read by builtins
+  // (findIndex, unlike every(), also visits the holes of a caller's sparse array).
+  const i = v.findIndex(isNotNumber)
+  return i < 0 ? undefined : atIndex(i, fail(A_NUMBER, v.at(i)))
 }
 
 // for-in also walks inherited enumerable keys (a polluted Object.prototype); only an own key

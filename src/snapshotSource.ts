@@ -127,13 +127,8 @@ function tooDeep(value: unknown, path: string): string | undefined {
 /** Recurses at most `limit` levels, whatever the depth of `value`; leaves cost no call (this runs on every parsed event). */
 function nestsDeeperThan(value: object, limit: number): boolean {
   if (limit === 0) return true
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i]
-      if (typeof item === 'object' && item !== null && nestsDeeperThan(item, limit - 1)) return true
-    }
-    return false
-  }
+  // Not value[i]: see jsonEqual on why arrays are walked by builtins.
+  if (Array.isArray(value)) return value.some((item: unknown) => typeof item === 'object' && item !== null && nestsDeeperThan(item, limit - 1))
   for (const key in value) {
     const item: unknown = (value as Record<string, unknown>)[key]
     if (typeof item === 'object' && item !== null && nestsDeeperThan(item, limit - 1)) return true

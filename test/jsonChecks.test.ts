@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isoTimeMs } from '../src/jsonChecks'
+import { checkNumberArray, isoTimeMs } from '../src/jsonChecks'
 
 describe('isoTimeMs', () => {
   it('gives what Date.parse gives, for any date written to the millisecond, a coarser fraction or none', () => {
@@ -34,5 +34,16 @@ describe('isoTimeMs', () => {
       expect(isoTimeMs(text), text).toBe(Date.parse(text))
     }
     expect(isoTimeMs('not a date')).toBeNaN()
+  })
+})
+
+describe('checkNumberArray', () => {
+  it('accepts numbers only, and names the first element that is not one, a hole of a sparse array included', () => {
+    expect(checkNumberArray([0.5, -1, 2e-3, 7])).toBeUndefined()
+    expect(checkNumberArray([])).toBeUndefined()
+    expect(checkNumberArray([0.5, '1', 2])?.path).toBe('[1]')
+    expect(checkNumberArray([0.5, , 2])?.path).toBe('[1]')
+    expect(checkNumberArray([0.5, 1, null])?.path).toBe('[2]')
+    expect(checkNumberArray({ 0: 1, length: 1 })).toBeDefined()
   })
 })
