@@ -5,7 +5,7 @@
  *
  *   --smoke            200 events, 3 runs (the memory is measured at min(10k, largest size))
  *   --sizes=1000,10000 the tables to measure
- *   --runs=7           runs per table (default 5)
+ *   --runs=9           runs per table (default 7: the medians of a shared machine move less than with 5)
  *   --all-peers        the official client, TanStack and the BehaviorSubject above 10k too (slow)
  *
  * Exits 1 when a correctness check fails (identity, delta, zero emissions or writes); a missed
@@ -31,7 +31,7 @@ function parseArgs(argv: readonly string[]): BenchOptions & { smoke: boolean } {
   return {
     smoke,
     sizes,
-    runs: (count) => runs ?? (smoke ? 3 : 5),
+    runs: () => runs ?? (smoke ? 3 : 7),
     allPeersUpTo: argv.includes('--all-peers') ? Infinity : 10_000,
     memoryCount: Math.min(10_000, Math.max(...sizes)),
     gc: resolveGc(),
