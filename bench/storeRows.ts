@@ -1,7 +1,7 @@
 import { IDBFactory } from 'fake-indexeddb'
 import { createWorkstreamStore, indexedDbStorage, manualSource, type EventChanges, type WorkstreamEvent, type WorkstreamStore } from '../src/index'
 import { generateSampleSeed, seededRandom } from '../src/server/index'
-import type { Segment } from '../src/eventSegments'
+import { MAX_DELTA_SEGMENTS, type Segment } from '../src/eventSegments'
 import { countingStorage, discardingStorage, type CountingStorage } from './countingStorage'
 import type { SnapshotFixture } from './fixture'
 import { NOT_EMITTED, startStopwatch, type Checks, type Row, type RowSet, type Sample, type Stopwatch } from './harness'
@@ -57,7 +57,7 @@ export async function storeRows({ fixture, injected, checks }: StoreContext): Pr
   const random = seededRandom(count)
   let creates = 0
   /** What the runs showed, printed under the table. */
-  const seenInRuns = { unchanged: 0, unchangedEmissions: 0, unchangedWrites: 0, change: '', cold: '', reload: '', create: '' }
+  const seenInRuns = { unchanged: 0, unchangedEmissions: 0, unchangedWrites: 0, change: '', changes: 0, merges: 0, cold: '', reload: '', create: '' }
 
   const reset = (): void => {
     seen.emissions = 0
@@ -101,16 +101,20 @@ export async function storeRows({ fixture, injected, checks }: StoreContext): Pr
         const sample = seen.emitted ?? NOT_EMITTED
         await storage.settled()
         const change = checkChange(`2% changed (${count})`, seen, storage, delta, checks)
+        seenInRuns.changes++
+        if (change.merged > 0) seenInRuns.merges++
         const identity = checkIdentity(`2% changed (${count})`, store, before, fixture.idsB, delta, checks)
         seenInRuns.change =
           `2% changed: \`changes$\` reported +${change.added} ~${change.updated} −${change.removed} (the delta: +${delta.added.size} ~${delta.updated.size} −${delta.removed.size}); ` +
-          `${identity.kept} of ${identity.expected} unchanged events kept their identity; ${change.keys} storage keys written (${change.segments} segment${change.segments === 1 ? '' : 's'} with the texts of the ${change.texts} added and updated events, ${(change.chars / 1024).toFixed(0)} kB, and ${change.removals} removal${change.removals === 1 ? '' : 's'}; and the meta record); ${seen.emissions} \`events$\` emission`
+          `${identity.kept} of ${identity.expected} unchanged events kept their identity; ${change.keys} storage keys written (${change.segments} segment${change.segments === 1 ? '' : 's'} with the texts of the ${change.texts} added and updated events, ${(change.chars / 1024).toFixed(0)} kB, and ${change.removals} removal${change.removals === 1 ? '' : 's'}${change.merged > 0 ? `, merging and deleting the ${change.merged} segments written since the last rewrite` : ''}; and the meta record); ${seen.emissions} \`events$\` emission`
         // Back to the first body, untimed: the reverse change, so the next run starts from the same state.
         reset()
         injected.prepare(bodyA)
         await store.refresh()
         await storage.settled()
-        checkChange(`2% changed, way back (${count})`, seen, storage, { added: delta.removed, updated: delta.updated, removed: delta.added }, checks)
+        const back = checkChange(`2% changed, way back (${count})`, seen, storage, { added: delta.removed, updated: delta.updated, removed: delta.added }, checks)
+        seenInRuns.changes++
+        if (back.merged > 0) seenInRuns.merges++
         checks.expect(sameIds(store.events, idsA), `2% changed, way back (${count}): the store does not hold the first body's events`)
         return sample
       },
@@ -201,6 +205,9 @@ export async function storeRows({ fixture, injected, checks }: StoreContext): Pr
     facts: () => [
       `unchanged poll: ${seenInRuns.unchangedEmissions} \`events$\`/\`changes$\` emissions and ${seenInRuns.unchangedWrites} storage writes in ${seenInRuns.unchanged} runs`,
       seenInRuns.change,
+      seenInRuns.merges > 0
+        ? `the cache's segments: ${seenInRuns.merges} of the ${seenInRuns.changes} changed polls (timed and way back) merged the segments written since the last rewrite, once more than ${MAX_DELTA_SEGMENTS}, into new ones; the others wrote the delta alone`
+        : '',
       seenInRuns.cold,
       seenInRuns.reload,
       seenInRuns.create,
@@ -229,6 +236,8 @@ interface ChangeSeen {
   readonly texts: number
   readonly removals: number
   readonly chars: number
+  /** Segments deleted because this change merged them (0 for a delta written as it is). */
+  readonly merged: number
 }
 
 function checkChange(what: string, seen: Observed, storage: CountingStorage, expected: { added: ReadonlySet<string>; updated: ReadonlySet<string>; removed: ReadonlySet<string> }, checks: Checks): ChangeSeen {
@@ -241,15 +250,25 @@ function checkChange(what: string, seen: Observed, storage: CountingStorage, exp
   const removals = segments.flatMap((segment) => segment.removed)
   const chars = segments.reduce((sum, segment) => sum + segment.text.length, 0)
   const keys = storage.keysWritten.length
-  const seenWrites = { keys, segments: segments.length, texts: texts.length, removals: removals.length, chars }
+  // Segment keys deleted: the segments written since the last rewrite, merged (see eventSegments).
+  const setKeys = new Set(storage.entriesSet.map(([key]) => key))
+  const merged = storage.keysWritten.filter((key) => key.startsWith('s:') && !setKeys.has(key)).length
+  const seenWrites = { keys, segments: segments.length, texts: texts.length, removals: removals.length, chars, merged }
   if (changes === undefined) return { added: 0, updated: 0, removed: 0, ...seenWrites }
   for (const kind of ['added', 'updated', 'removed'] as const) {
     const ids = changes[kind].map((e) => e.id)
     checks.expect(sameSet(ids, expected[kind]), `${what}: changes$ reported ${ids.length} ${kind}, expected exactly the ${expected[kind].size} of the delta`)
   }
+  const written = new Set(texts)
+  const deltaTexts = [...expected.added, ...expected.updated]
+  // Exactly the delta; or, when the segments since the last rewrite outgrew their allowance, the
+  // delta merged with them: their current texts (the delta's among them) in new segments, and the
+  // removals those segments no longer answer for (an event only they held needs none).
+  const exact = sameSet(texts, new Set(deltaTexts)) && texts.length === deltaTexts.length && sameSet(removals, expected.removed)
+  const merge = merged > 0 && deltaTexts.every((id) => written.has(id)) && written.size === texts.length && removals.every((id) => expected.removed.has(id))
   checks.expect(
-    sameSet(texts, new Set([...expected.added, ...expected.updated])) && texts.length === expected.added.size + expected.updated.size && sameSet(removals, expected.removed) && keys === segments.length + 1,
-    `${what}: wrote ${keys} storage keys holding ${texts.length} texts and ${removals.length} removals, expected the ${expected.added.size + expected.updated.size} texts and ${expected.removed.size} removals of the delta (and the meta record)`,
+    (exact || merge) && keys === segments.length + merged + 1,
+    `${what}: wrote ${keys} storage keys holding ${texts.length} texts and ${removals.length} removals${merged > 0 ? ` and deleting ${merged} segments` : ''}, expected the ${deltaTexts.length} texts and ${expected.removed.size} removals of the delta (and the meta record), or the delta merged with the segments since the last rewrite`,
   )
   return { added: changes.added.length, updated: changes.updated.length, removed: changes.removed.length, ...seenWrites }
 }
