@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { generateSampleEvents } from '../src/server'
 import { indexedDbStorage } from '../src/storage'
 import type { WorkstreamEvent } from '../src/index'
-import { makeStore, startServer } from './support/harness'
+import { makeStore, startServer, until } from './support/harness'
+import { memoryTabs } from './support/memoryTabs'
 
 // V8's own test of an array's elements, which JavaScript cannot see otherwise.
 setFlagsFromString('--allow-natives-syntax')
@@ -42,5 +43,26 @@ describe('memory an event takes in the store', () => {
     expect(reloaded.events).toHaveLength(1500)
     expect(boxedVectors(reloaded.events)).toEqual([])
     await reloaded.dispose()
+  })
+})
+
+describe('memory an event takes in a follower tab', () => {
+  it('keeps embedding vectors unboxed, though the channel hands them over as boxed numbers', async () => {
+    const events = generateSampleEvents({ count: 200, seed: 12 })
+    const server = await startServer({ events })
+    const hub = memoryTabs()
+    const leader = makeStore(server, { tabs: hub.join() })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    const follower = makeStore(server, { tabs: hub.join() })
+    await leader.refresh()
+    await until(follower.events$, (list) => list.length === 200)
+    expect(boxedVectors(follower.events)).toEqual([])
+
+    const changed = events.find((e) => (e.workstreamEventsVector?.length ?? 0) > 8)!
+    const vector = changed.workstreamEventsVector!.map((n) => n / 2)
+    server.update(changed.id, { workstreamEventsVector: vector })
+    await leader.refresh()
+    const seen = await until(follower.events$, (list) => list.find((e) => e.id === changed.id)?.workstreamEventsVector?.[0] === vector[0])
+    expect(boxedVectors(seen)).toEqual([])
   })
 })
