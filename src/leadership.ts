@@ -1,4 +1,4 @@
-import type { MutationRecord } from './mutation'
+import type { MutationRecord, Settlement } from './mutation'
 import type { Persistence, PersistedData } from './persistence'
 import type { Poller } from './poller'
 import type { SnapshotFetcher } from './snapshotFetcher'
@@ -13,7 +13,7 @@ export interface LeadershipHost {
   readonly options: Pick<ResolvedStoreOptions, 'logger' | 'now' | 'graceMs' | 'storage'>
   readonly tabs: TabCoordinator
   readonly tabSync: Pick<TabSync, 'hello' | 'lead' | 'forward' | 'broadcast' | 'restate' | 'resetLeader' | 'clearing' | 'carriedOut' | 'lastClear' | 'leaderStorageFailed' | 'endedIds'>
-  readonly persistence: Pick<Persistence, 'load' | 'save' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack'>
+  readonly persistence: Pick<Persistence, 'load' | 'save' | 'ended' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack'>
   /** Seeded with the cache's snapshot, and reset when this tab stops leading. */
   readonly snapshots: Pick<SnapshotFetcher, 'seed' | 'reset'>
   readonly poller: Poller
@@ -156,6 +156,8 @@ export class Leadership {
     if (tabs.isLeader && !this.#takingOver) {
       tabSync.broadcast(previous, next, action)
       if (this.#hydrated) {
+        // Written with the deletion of their records, for a tab that takes over before it hears.
+        if (next.settled.length && action.type !== 'cleared') persistence.ended(this.#othersCreates(previous, next))
         persistence.save(next, this.#host.rawText())
         if (next.settled.length) persistence.forget(next.settled.map((s) => s.mutationId))
       } else if (next.settled.length) {
@@ -186,6 +188,12 @@ export class Leadership {
       this.#host.persistence.forgetHanded([...this.#handed])
       this.#handed.clear()
     }
+  }
+
+  /** Of the settlements of `next`, those of other tabs' creates. */
+  #othersCreates(previous: SyncState, next: SyncState): Settlement[] {
+    const creates = new Set(previous.records.filter((r) => r.kind === 'create' && r.origin !== undefined && r.origin !== this.#host.id).map((r) => r.id))
+    return next.settled.filter((s) => creates.has(s.mutationId))
   }
 
   #hand(record: MutationRecord): void {
@@ -235,7 +243,7 @@ export class Leadership {
     const trustCopies = tabSync.leaderStorageFailed || persistence.fellBack || read?.discarded === true
     // Which of its own mutations storage lacks because the old leader ended them can only be told
     // from an outbox a leader saved: storage a failing leader wiped, or only copies, tell nothing.
-    const fromStorage = read ? { naming: read, ...(read.savedByLeader ? { queuedDuringRead, cached: read.snapshot?.byId } : {}) } : {}
+    const fromStorage = read ? { naming: read, ...(read.savedByLeader ? { queuedDuringRead, cached: read.snapshot?.byId, ...(read.endings ? { endings: read.endings } : {}) } : {}) } : {}
     host.dispatch({ type: 'promoted', records: read?.records ?? [], ...fromStorage, origin: host.id, trustCopies, ended: tabSync.endedIds, now: options.now(), graceMs: options.graceMs })
     persistence.save(host.state())
     tabSync.lead()

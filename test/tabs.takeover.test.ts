@@ -572,9 +572,14 @@ function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen()
 }
 
 describe('a follower’s create that the leader ended before the follower heard of it', () => {
-  /** A leader (offline unless `online`) and a follower on one storage; the follower's create is in the leader's outbox. */
-  async function createdInFollower(honourInternalIdentifier: boolean, online: boolean) {
+  /**
+   * A leader (offline unless `online`) and a follower on one storage; the follower's create is in
+   * the leader's outbox. `deaf`: the follower hears nothing of the leader from the create on (the
+   * leader may have ended it already on return). `refused`: the server answers creates so.
+   */
+  async function createdInFollower(honourInternalIdentifier: boolean, online: boolean, { deaf = false, refused }: { deaf?: boolean; refused?: number } = {}) {
     const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier })
+    if (refused !== undefined) server.faults.add('create', { type: 'status', status: refused })
     const storage = memoryStorage()
     const deletes = deletesWatched(storage)
     const hub = memoryTabs()
@@ -585,13 +590,50 @@ describe('a follower’s create that the leader ended before the follower heard 
     const follower = makeStore(server, { storage, tabs: followerTabs.coordinator, ambiguityGraceMs: 300, timeoutMs: 200 })
     await follower.ready
     const { event, confirmed } = follower.create(makeSeed('made in the follower'))
+    if (deaf) followerTabs.deafen()
     const outcome = confirmed.then(
       (created) => `resolved ${created.readable}`,
-      (error: { kind?: string }) => `rejected ${error.kind}`,
+      (error: { kind?: string; status?: number }) => `rejected ${error.kind}${error.status !== undefined ? ` ${error.status}` : ''}`,
     )
-    await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id) || leader.events.some((e) => e.readable === 'made in the follower'))
-    return { server, hub, leader, leaderTabs, follower, followerTabs, event, outcome, deletes }
+    const mutationId = follower.outbox[0]!.id
+    if (!deaf) await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id) || leader.events.some((e) => e.readable === 'made in the follower'))
+    return { server, hub, leader, leaderTabs, follower, followerTabs, event, outcome, deletes, mutationId }
   }
+
+  /** The leader's tab goes once its deletion of the record `mutationId` has landed: closed, or killed. */
+  async function leaderGoes(leader: WorkstreamStore, leaderTabs: { crash(): void }, follower: WorkstreamStore, landed: Promise<void>, killed: boolean) {
+    await landed
+    if (killed) {
+      leaderTabs.crash()
+      void leader.dispose()
+    } else await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+  }
+
+  for (const killed of [false, true]) {
+    it(`is refused to its caller as the server refused it, when the leader tab ${killed ? 'was killed' : 'closed'} before the follower heard (bug: ENDED_UNHEARD, kind aborted)`, async () => {
+      const { server, leader, leaderTabs, follower, outcome, deletes, mutationId } = await createdInFollower(false, true, { deaf: true, refused: 400 })
+      await leaderGoes(leader, leaderTabs, follower, deletes.landed(RECORD_PREFIX + mutationId), killed)
+      await follower.flush()
+      expect(follower.outbox).toEqual([])
+      expect(server.requests.count('create')).toBe(1)
+      expect(await outcome).toBe('rejected http 400')
+    })
+  }
+
+  it('resolves its caller, and is neither shown nor sent again, when the leader confirmed it and a delete there removed its event before the follower heard (bug: ENDED_UNHEARD, kind aborted)', async () => {
+    const { server, leader, leaderTabs, follower, outcome, deletes, mutationId } = await createdInFollower(false, true, { deaf: true })
+    await until(leader.events$, (events) => events.some((e) => e.readable === 'made in the follower' && server.events().some((on) => on.id === e.id)))
+    await leader.delete(leader.events.find((e) => e.readable === 'made in the follower')!.id)
+    // The snapshot showing it gone ends the confirmed create's record.
+    await leader.refresh()
+    await leaderGoes(leader, leaderTabs, follower, deletes.landed(RECORD_PREFIX + mutationId), false)
+    expect(follower.events.filter((e) => e.readable === 'made in the follower')).toEqual([])
+    await follower.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(server.events().map((e) => e.readable)).toEqual(['event a'])
+    expect(await outcome).toBe('resolved made in the follower')
+  })
 
   for (const [honour, crash] of [[false, false], [true, false], [false, true]] as const) {
     it(`is not sent by the follower taking over when a delete in the leader tab cancelled it unsent (server ${honour ? 'keeps' : 'ignores'} client ids, leader ${crash ? 'killed' : 'closed'}; bug: the event the app deleted was created)`, async () => {
