@@ -165,22 +165,29 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       const stored = new Map(action.records.map((r) => [r.id, r]))
       const naming = withStoredNaming(base, action.naming)
       const endedThere = endedInOldLeader(action, stored)
-      // Of those, one whose event the cache the old leader saved holds (under the id it renamed it
-      // to) was created: it stays as confirmed, which keeps its event in view until a snapshot has it.
-      // The rest are settled as the old leader said they ended, or, where it did not, as ended unheard.
+      // Of those, and of other tabs' creates gone from storage that the old leader said how it
+      // ended, one whose event the cache it saved holds (under the id it renamed it to) was
+      // created: it stays as confirmed, which keeps its event in view, in every tab, until a
+      // snapshot has it (this tab's copy of the snapshot may not have it yet). The rest are settled
+      // as the old leader said they ended, or, where it did not, as ended unheard.
       const gone: Settlement[] = []
       const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
       const copies = action.trustCopies
         ? base.records
         : base.records.flatMap((r): MutationRecord[] => {
-            if (!endedThere(r)) return keep(r) ? [furtherAlong(r, stored.get(r.id))] : []
-            const ending = action.endings?.get(r.id)
+            const own = endedThere(r)
+            const ending = own || !stored.has(r.id) ? action.endings?.get(r.id) : undefined
+            if (!own && ending === undefined) return keep(r) ? [furtherAlong(r, stored.get(r.id))] : []
             if (ending?.outcome === 'rejected') {
               gone.push(rejected(r, ending.error))
               return []
             }
             const event = action.cached?.get(ending?.event?.id ?? naming.renamed.get(r.eventId) ?? r.eventId)
-            if (event) return [asConfirmed(r, event, base.requestedSeq)]
+            if (event) {
+              // This tab's own are resolved with the rest of its confirmed ones, below.
+              if (!own) gone.push(resolved(r, event))
+              return [asConfirmed(r, event, base.requestedSeq)]
+            }
             // Created there, and its event deleted since.
             gone.push(ending ? resolved(r, ending.event) : rejected(r, ENDED_UNHEARD))
             return []

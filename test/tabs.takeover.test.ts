@@ -556,8 +556,8 @@ describe('a mutation the leader made just before its tab died', () => {
   })
 })
 
-/** `tabs` with its incoming messages cut off on demand: a tab that hears nothing more of the leader. */
-function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen(): void } {
+/** `tabs` with its incoming messages cut off on demand: a tab that hears nothing more of the leader (until it `hear`s again). */
+function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen(): void; hear(): void } {
   let deaf = false
   const coordinator: TabCoordinator = {
     get isLeader() {
@@ -568,7 +568,7 @@ function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen()
     onMessage: (listener) => tabs.onMessage((message) => deaf || listener(message)),
     close: () => tabs.close(),
   }
-  return { coordinator, deafen: () => (deaf = true) }
+  return { coordinator, deafen: () => (deaf = true), hear: () => (deaf = false) }
 }
 
 describe('a follower’s create that the leader ended before the follower heard of it', () => {
@@ -734,6 +734,46 @@ describe('a follower’s create that the leader ended before the follower heard 
     await follower.refresh()
     expect(server.events().map((e) => e.readable)).toEqual(['event a'])
     expect(await outcome).toBe('rejected aborted')
+  })
+
+  it('stays in a third tab’s view when the old leader had just found it on the server by its fingerprint and the tab taking over had not heard (bug: it left that view until the next poll)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+    const storage = memoryStorage()
+    const deletes = deletesWatched(storage)
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage: deletes.storage, tabs: hub.join(), timeoutMs: 200 })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await leader.refresh()
+    const nextTabs = deafened(hub.join())
+    const next = makeStore(server, { storage, tabs: nextTabs.coordinator })
+    await next.ready
+    const third = makeStore(server, { storage, tabs: hub.join() })
+    await third.ready
+    // The create lands, and its answer is lost: the leader finds its event by its fingerprint.
+    server.faults.add('create', { type: 'drop-after-commit' })
+    const { confirmed } = third.create(makeSeed('made in the third tab'))
+    const mutationId = third.outbox[0]!.id
+    await until(next.outbox$, (o) => o.some((m) => m.id === mutationId))
+    // The tab that will take over hears nothing more of the old leader.
+    nextTabs.deafen()
+    await until(leader.outbox$, (o) => o.some((m) => m.id === mutationId && m.ambiguous === true))
+    await leader.refresh()
+    await deletes.landed(RECORD_PREFIX + mutationId)
+    const created = await confirmed
+    expect(created.id).not.toBe(mutationId)
+    await until(third.events$, (events) => events.some((e) => e.id === created.id))
+    const shown: boolean[] = []
+    third.events$.subscribe((events) => shown.push(events.some((e) => e.id === created.id)))
+    await leader.dispose()
+    await until(next.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    expect(next.events.map((e) => e.readable).sort()).toEqual(['event a', 'made in the third tab'])
+    nextTabs.hear()
+    // Answered once the third tab follows the next leader's states, its first one among them.
+    await third.refresh()
+    await next.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(shown).not.toContain(false)
+    expect(third.events.map((e) => e.readable).sort()).toEqual(['event a', 'made in the third tab'])
   })
 
   it('is still sent when it was queued while the takeover read storage', async () => {
