@@ -12,8 +12,8 @@ export interface LeadershipHost {
   readonly id: string
   readonly options: Pick<ResolvedStoreOptions, 'logger' | 'now' | 'graceMs' | 'storage'>
   readonly tabs: TabCoordinator
-  readonly tabSync: Pick<TabSync, 'hello' | 'lead' | 'forward' | 'broadcast' | 'restate' | 'resetLeader' | 'clearing' | 'carriedOut' | 'lastClear' | 'leaderStorageFailed' | 'endedIds'>
-  readonly persistence: Pick<Persistence, 'load' | 'save' | 'ended' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack'>
+  readonly tabSync: Pick<TabSync, 'hello' | 'lead' | 'forward' | 'broadcast' | 'restate' | 'resetLeader' | 'clearing' | 'carriedOut' | 'lastClear' | 'leaderStorageFailed' | 'endedIds' | 'clearedUnheard'>
+  readonly persistence: Pick<Persistence, 'load' | 'save' | 'ended' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack' | 'clearedBy'>
   /** Seeded with the cache's snapshot, and reset when this tab stops leading. */
   readonly snapshots: Pick<SnapshotFetcher, 'seed' | 'reset'>
   readonly poller: Poller
@@ -215,13 +215,24 @@ export class Leadership {
     await host.ready()
     // The storage holds the old leader's outbox as it last saved it, and mutations other tabs
     // wrote; it is also what the delta writes must now be computed against.
-    const clears = host.clears()
+    let clears = host.clears()
+    const clearedBefore = persistence.clearedBy
     const queuedDuringRead = (this.#queuedDuringRead = new Set())
     let stored: PersistedData | undefined
     try {
       stored = await persistence.load(true)
     } finally {
       this.#queuedDuringRead = undefined
+    }
+    // A clear the old leader carried out after this tab last read storage, and that this tab never
+    // heard of: it is carried out here, as if heard, and what was read (written after its wipe) is
+    // the next user's, but for this tab's own copies of its mutations, which are the last user's.
+    if (!tabSync.clearing && clears === host.clears() && stored.clearedBy !== undefined && stored.clearedBy !== clearedBefore) {
+      const lastUsers = new Set(this.#handed)
+      if (tabSync.clearedUnheard(stored.clearedBy)) {
+        stored = { ...stored, records: stored.records.filter((r) => !lastUsers.has(r.id)) }
+        clears = host.clears()
+      }
     }
     // A clear() that no leader confirmed: the old leader's last writes may have landed after its
     // wipe, unless its meta record says it carried the clear out before it wrote what was read

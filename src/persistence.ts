@@ -8,7 +8,7 @@ import { EventSegments, SEGMENT_PREFIX } from './eventSegments'
 import { CacheArea } from './cacheArea'
 import { StoredOutbox } from './storedOutbox'
 import { StoredEndings } from './storedEndings'
-import { CACHE_FORMAT, isOwnersKey, META_KEY, metaRecord, readEvent, readRenames, readStoredCache, type Naming } from './cacheFormat'
+import { CACHE_FORMAT, isOwnersKey, META_KEY, metaRecord, readEvent, readRenames, readStoredCache, type Meta, type Naming } from './cacheFormat'
 import { changedIds, EMPTY_SNAPSHOT, snapshotOf, type ServerSnapshot } from './view'
 
 export interface PersistedData {
@@ -89,6 +89,11 @@ export class Persistence {
   /** Whether storage failed and the cache now lives in memory only. */
   get fellBack(): boolean {
     return this.#area.fellBack
+  }
+
+  /** The last clear carried out here or by the leader that wrote what was last read (see PersistedData.clearedBy). */
+  get clearedBy(): string | undefined {
+    return this.#clearedBy
   }
 
   /**
@@ -249,7 +254,12 @@ export class Persistence {
     // (or by this tab, should it take over first), and a follower's wipe, through a new connection
     // slow to open, could land after the leader had carried it out and saved the next user's mutations.
     const wipe = this.#area.fellBack && this.#owns()
-    await Promise.all([this.#area.clear(), wipe ? this.#area.wipeStorage() : undefined])
+    const clearing = Promise.all([this.#area.clear(), wipe ? this.#area.wipeStorage() : undefined])
+    // The leader names the clear in a meta record issued right behind the wipe, which lands after
+    // it: a tab that takes over before it heard of the logout (this tab closed at once) learns of
+    // it there, and does not send its mutations from before it for the next user.
+    if (id !== undefined && this.#owns()) this.#area.atOnce((area) => area.setMany([[META_KEY, this.#meta(undefined, NO_NAMING)]]))
+    await clearing
   }
 
   /**
@@ -288,9 +298,13 @@ export class Persistence {
     return this.#options.ownsStorage?.() ?? true
   }
 
+  #meta(lastSyncedAt: number | undefined, naming: Naming): Meta {
+    return metaRecord(this.#options.namespace, this.#segments.layout(), lastSyncedAt, naming, this.#clearedBy)
+  }
+
   #writeMeta(lastSyncedAt: number | undefined, naming: Naming = this.#savedNaming): void {
     const { renamed, clientIdsHonoured } = naming
-    this.#area.queueSet(META_KEY, metaRecord(this.#options.namespace, this.#segments.layout(), lastSyncedAt, naming, this.#clearedBy))
+    this.#area.queueSet(META_KEY, this.#meta(lastSyncedAt, naming))
     this.#savedSyncedAt = lastSyncedAt
     this.#savedNaming = { renamed, clientIdsHonoured }
     this.#metaSaved = true

@@ -91,6 +91,11 @@ export class TabSync {
     return this.#clears.carriedOut(clearedBy)
   }
 
+  /** Taking over: carries out a clear storage names that this tab never heard of; see TabClears. */
+  clearedUnheard(id: string): boolean {
+    return this.#clears.clearedUnheard(id)
+  }
+
   /** The latest clear this tab knows of, which a takeover that wipes storage carries out. */
   get lastClear(): string | undefined {
     return this.#clears.last ?? undefined

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { memoryStorage, type SyncStorage } from '../src/storage'
-import type { TabCoordinator } from '../src/tabs'
+import type { TabCoordinator, TabMessage } from '../src/tabs'
 import { storeNamespace } from '../src/storeOptions'
 import { HANDED_PREFIX, RECORD_PREFIX } from '../src/cacheFormat'
 import type { WorkstreamServer } from '../src/server/index'
@@ -402,6 +402,64 @@ describe('clear() in a follower while the leader tab is closing', () => {
     reads.release()
     await promoted
     await expectNothingFromBefore(server, follower, storage)
+  })
+})
+
+describe('a logout in the leader tab, which closes at once', () => {
+  for (const killed of [false, true]) {
+    it(`aborts the followers’ creates from before it, which the tab taking over had not heard of, and shows nothing from before it (${killed ? 'the tab killed: its messages never come' : 'its messages come after the lock'}; bug: they were sent for the next user)`, async () => {
+      const storage = memoryStorage()
+      const nextMessages = holdable()
+      const { promoted, logger } = takeoverLog()
+      const { server, hub, leader, leaderTabs, follower: next } = await twoTabs(0, { leaderOnline: false, storage, wrapFollowerTabs: nextMessages.wrap, followerOptions: { logger } })
+      const thirdMessages = holdable()
+      const third = makeStore(server, { storage, tabs: thirdMessages.wrap(hub.join()) })
+      await third.ready
+      let leaderId: string | undefined
+      const named = thirdMessages.arrived((m) => m.type === 'state' && (leaderId = m.from) !== undefined)
+      await leader.refresh()
+      await named
+      await until(third.events$, (events) => events.length === 2)
+      const outcomes = [next, third].map((tab) => {
+        const { event, confirmed } = tab.create(makeSeed('the last user’s create'))
+        return { event, outcome: confirmed.then(() => 'resolved', (error: { kind?: string }) => `rejected ${error.kind}`) }
+      })
+      await until(next.outbox$, (o) => outcomes.every(({ event }) => o.some((m) => m.eventId === event.id)))
+      await until(third.outbox$, (o) => outcomes.every(({ event }) => o.some((m) => m.eventId === event.id)))
+      // The logout's messages reach the other tabs after the next one took over, or (the tab killed) never.
+      nextMessages.hold()
+      thirdMessages.hold()
+      await leader.clear()
+      if (killed) {
+        leaderTabs.crash()
+        void leader.dispose()
+      } else await leader.dispose()
+      await promoted
+      const lost = (message: TabMessage): boolean => killed && message.from === leaderId
+      nextMessages.release(lost)
+      thirdMessages.release(lost)
+      expect(await Promise.all(outcomes.map(({ outcome }) => outcome))).toEqual(['rejected aborted', 'rejected aborted'])
+      expect(third.events).toEqual([])
+      expect(third.outbox).toEqual([])
+      await third.dispose()
+      await expectNothingFromBefore(server, next, storage)
+    })
+  }
+  it('is not taken for unheard of by a tab that read the cache after it and heard nothing of the leader since: that tab’s create is sent', async () => {
+    const { server, storage, hub, leader } = await offlineLeaderOn((inner) => ({ storage: inner }))
+    await leader.clear()
+    const tabs = deafened(hub.join())
+    tabs.deafen()
+    const { promoted, logger } = takeoverLog()
+    const next = makeStore(server, { storage, tabs: tabs.coordinator, logger })
+    await next.ready
+    // The leader refuses it (the tab knows no clear it carried out) and says so, unheard.
+    const { confirmed } = next.create(makeSeed('the next user’s create'))
+    await leader.dispose()
+    await promoted
+    await next.flush()
+    expect((await confirmed).readable).toBe('the next user’s create')
+    expect(server.requests.count('create')).toBe(1)
   })
 })
 
