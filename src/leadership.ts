@@ -1,3 +1,4 @@
+import { within } from './environment'
 import type { MutationRecord, Settlement } from './mutation'
 import type { Persistence, PersistedData } from './persistence'
 import type { Poller } from './poller'
@@ -7,13 +8,16 @@ import type { ResolvedStoreOptions } from './storeOptions'
 import type { TabCoordinator } from './tabs'
 import type { TabSync } from './tabSync'
 
+/** How long the settlements of a cancel wait for its write to land, at most: a storage that never answers must not hold them (and the other tabs' states) for good. */
+export const LANDING_WAIT_MS = 2000
+
 export interface LeadershipHost {
   /** This store's id: the origin of its mutations. */
   readonly id: string
-  readonly options: Pick<ResolvedStoreOptions, 'logger' | 'now' | 'graceMs' | 'storage'>
+  readonly options: Pick<ResolvedStoreOptions, 'logger' | 'now' | 'graceMs' | 'storage' | 'timers'>
   readonly tabs: TabCoordinator
   readonly tabSync: Pick<TabSync, 'hello' | 'lead' | 'forward' | 'broadcast' | 'restate' | 'resetLeader' | 'clearing' | 'carriedOut' | 'lastClear' | 'leaderStorageFailed' | 'endedIds' | 'clearedUnheard'>
-  readonly persistence: Pick<Persistence, 'load' | 'save' | 'ended' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack' | 'clearedBy'>
+  readonly persistence: Pick<Persistence, 'load' | 'save' | 'ended' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack' | 'clearedBy' | 'flush'>
   /** Seeded with the cache's snapshot, and reset when this tab stops leading. */
   readonly snapshots: Pick<SnapshotFetcher, 'seed' | 'reset'>
   readonly poller: Poller
@@ -149,23 +153,35 @@ export class Leadership {
 
   /**
    * What a leader does with each state change besides showing it: tells the other tabs, and writes
-   * storage. A tab taking over does neither until it has read storage.
+   * storage. A tab taking over does neither until it has read storage. Returns the write that the
+   * change's settlements wait for, if they do (see below); the store settles its callers then.
    */
-  publish(previous: SyncState, next: SyncState, action: SyncAction): void {
-    const { tabs, tabSync, persistence } = this.#host
-    if (tabs.isLeader && !this.#takingOver) {
-      tabSync.broadcast(previous, next, action)
-      if (this.#hydrated) {
-        // Written with the deletion of their records, for a tab that takes over before it hears.
-        if (next.settled.length && action.type !== 'cleared') persistence.ended(this.#othersCreates(previous, next))
-        persistence.save(next, this.#host.rawText())
-        if (next.settled.length) persistence.forget(next.settled.map((s) => s.mutationId))
-      } else if (next.settled.length) {
-        // Before the cache has loaded, what is stored of this tab's mutations is the copy queue()
-        // wrote of each: that of one that ended (a delete cancelled its create) goes.
-        const ended = next.settled.map((s) => s.mutationId).filter((id) => this.#handed.has(id))
-        if (ended.length) persistence.takeBack(ended)
-      }
+  publish(previous: SyncState, next: SyncState, action: SyncAction): Promise<void> | undefined {
+    const { tabs, tabSync, persistence, options } = this.#host
+    if (!tabs.isLeader || this.#takingOver) return undefined
+    this.#write(previous, next, action)
+    // A delete that cancels an unsent create settles both at once, with no request. Storage holds
+    // the create until the write of the cancel lands: a tab that takes over before that (this one
+    // killed) sends it. So no caller hears of the cancel, and no other tab sees it, before then (or
+    // before a while has passed, when storage does not answer).
+    const landing = action.type === 'mutationQueued' && next.settled.length > 0 ? within(options.timers, LANDING_WAIT_MS, persistence.flush(), () => undefined) : undefined
+    tabSync.broadcast(previous, next, action, landing)
+    return landing
+  }
+
+  /** The leader's writes of a state change. */
+  #write(previous: SyncState, next: SyncState, action: SyncAction): void {
+    const { persistence } = this.#host
+    if (this.#hydrated) {
+      // Written with the deletion of their records, for a tab that takes over before it hears.
+      if (next.settled.length && action.type !== 'cleared') persistence.ended(this.#othersCreates(previous, next))
+      persistence.save(next, this.#host.rawText())
+      if (next.settled.length) persistence.forget(next.settled.map((s) => s.mutationId))
+    } else if (next.settled.length) {
+      // Before the cache has loaded, what is stored of this tab's mutations is the copy queue()
+      // wrote of each: that of one that ended (a delete cancelled its create) goes.
+      const ended = next.settled.map((s) => s.mutationId).filter((id) => this.#handed.has(id))
+      if (ended.length) persistence.takeBack(ended)
     }
   }
 

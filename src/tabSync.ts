@@ -106,9 +106,9 @@ export class TabSync {
     return this.#clears.clearing
   }
 
-  /** Leader: broadcasts what changed between two states: see TabLeader. */
-  broadcast(previous: SyncState, next: SyncState, action: SyncAction): void {
-    this.#leader.broadcast(previous, next, action)
+  /** Leader: broadcasts what changed between two states (once `landing` has, if given): see TabLeader. */
+  broadcast(previous: SyncState, next: SyncState, action: SyncAction, landing?: Promise<void>): void {
+    this.#leader.broadcast(previous, next, action, landing)
   }
 
   /** Leader: broadcasts its state again when what it says beside it changed: see TabLeader. */

@@ -614,6 +614,61 @@ describe('a mutation the leader made just before its tab died', () => {
   })
 })
 
+describe('a delete in the leader tab that cancels another tab’s unsent create', () => {
+  /** An offline leader whose writes can be held, and a follower whose create is in the leader's outbox, stored. */
+  async function cancellable() {
+    let recorded!: () => void
+    const saved = new Promise<void>((resolve) => (recorded = resolve))
+    const { server, storage, writes, hub, dying, leader } = await offlineLeaderOn((inner) => heldWrites(watchedStorage(inner, (keys) => keys.some((key) => key.startsWith(RECORD_PREFIX)) && recorded())))
+    const posted: TabMessage[] = []
+    const follower = makeStore(server, { storage, tabs: hub.join() })
+    await follower.ready
+    const { event, confirmed } = follower.create(makeSeed('made in the follower'))
+    const created = confirmed.then((e) => `resolved ${e.readable}`, (error: { kind?: string }) => `rejected ${error.kind}`)
+    await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id))
+    await saved
+    const post = dying.post.bind(dying)
+    dying.post = (message) => {
+      posted.push(message)
+      post(message)
+    }
+    writes.hold()
+    const deleting = leader.delete(event.id).then(() => 'resolved', (error: { kind?: string }) => `rejected ${error.kind}`)
+    return { server, writes, dying, leader, follower, event, created, deleting, posted }
+  }
+
+  it('settles both callers, and tells the other tabs, only once the cancel’s write has landed (bug: at once)', async () => {
+    const { writes, leader, follower, event, created, deleting, posted } = await cancellable()
+    expect(leader.events.some((e) => e.id === event.id)).toBe(false)
+    let deleted = false
+    void deleting.then(() => (deleted = true))
+    await until(leader.outbox$, (o) => o.length === 0)
+    expect(deleted).toBe(false)
+    expect(posted).toEqual([])
+    writes.release()
+    expect(await deleting).toBe('resolved')
+    expect(await created).toBe('rejected aborted')
+    await until(follower.outbox$, (o) => o.length === 0)
+    expect(follower.events.some((e) => e.id === event.id)).toBe(false)
+    await leader.dispose()
+  })
+
+  it('is not told done when the leader tab is killed before that write lands: the tab taking over sends the create, and its caller hears it was created (bug: the delete resolved, and the event it deleted was created)', async () => {
+    const { server, writes, dying, leader, follower, created, deleting } = await cancellable()
+    dying.crash()
+    const disposing = leader.dispose()
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    writes.release()
+    await disposing
+    expect(await deleting).toBe('rejected aborted')
+    await follower.refresh()
+    await follower.flush()
+    expect(await created).toBe('resolved made in the follower')
+    expect(server.events().filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+    expect(follower.events.filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+  })
+})
+
 /** `tabs` with its incoming messages cut off on demand: a tab that hears nothing more of the leader (until it `hear`s again). */
 function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen(): void; hear(): void } {
   let deaf = false
