@@ -188,7 +188,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
               if (!own) gone.push(resolved(r, event))
               return [asConfirmed(r, event, base.requestedSeq)]
             }
-            // Created there, and its event deleted since.
+            // Created there and its event deleted since, or ended there in a way nobody saved.
             gone.push(ending ? resolved(r, ending.event) : rejected(r, ENDED_UNHEARD))
             return []
           })
