@@ -1,8 +1,9 @@
 import type { WorkstreamEvent } from './models'
-import type { MutationRecord } from './mutation'
+import type { Ending, MutationRecord } from './mutation'
 import type { Renames, SyncState } from './state'
 import { SEGMENT_PREFIX, type SegmentLayout } from './eventSegments'
 import { checkSeededWorkstreamEvent, checkWorkstreamEvent } from './validate'
+import { ENDINGS_KEY, readEndings } from './storedEndings'
 
 /**
  * The cache's format. A cache of another format is discarded (there is no migration yet).
@@ -44,6 +45,8 @@ export interface StoredCache {
   readonly superseded: readonly string[]
   /** The keys of unreadable entries. */
   readonly bad: string[]
+  /** How the leader ended the latest of other tabs' creates (see StoredEndings). */
+  readonly endings: ReadonlyMap<string, Ending>
 }
 
 /**
@@ -51,7 +54,7 @@ export interface StoredCache {
  * until a moment ago would land its late segments over the new leader's, under the same keys.
  */
 export function isOwnersKey(key: string): boolean {
-  return key === META_KEY || key.startsWith(SEGMENT_PREFIX)
+  return key === META_KEY || key === ENDINGS_KEY || key.startsWith(SEGMENT_PREFIX)
 }
 
 /** The meta record of a cache whose events lie as `layout` says: it goes in the same write as the segments. */
@@ -85,8 +88,12 @@ export function readStoredCache(stored: ReadonlyArray<readonly [string, unknown]
   const records: MutationRecord[] = []
   const handed: MutationRecord[] = []
   const bad: string[] = []
+  let endings: ReadonlyMap<string, Ending> = new Map()
+  // Keys this version does not know are left alone: a later version may keep more beside the cache.
   for (const [key, value] of stored) {
-    if (key.startsWith(SEGMENT_PREFIX)) {
+    if (key === ENDINGS_KEY) {
+      endings = readEndings(value)
+    } else if (key.startsWith(SEGMENT_PREFIX)) {
       const seq = Number(key.slice(SEGMENT_PREFIX.length))
       if (Number.isInteger(seq) && seq >= 0) segments.set(seq, value)
       else bad.push(key)
@@ -103,7 +110,7 @@ export function readStoredCache(stored: ReadonlyArray<readonly [string, unknown]
     else records.push(record)
   }
   sortInQueueOrder(records)
-  return { meta, onlyHanded, segments, records, superseded, bad }
+  return { meta, onlyHanded, segments, records, superseded, bad, endings }
 }
 
 /** The renames a meta record lists; anything unreadable (written by another version) is skipped. */

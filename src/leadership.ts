@@ -1,4 +1,5 @@
-import type { MutationRecord } from './mutation'
+import { within } from './environment'
+import type { MutationRecord, Settlement } from './mutation'
 import type { Persistence, PersistedData } from './persistence'
 import type { Poller } from './poller'
 import type { SnapshotFetcher } from './snapshotFetcher'
@@ -7,13 +8,16 @@ import type { ResolvedStoreOptions } from './storeOptions'
 import type { TabCoordinator } from './tabs'
 import type { TabSync } from './tabSync'
 
+/** How long the settlements of a cancel wait for its write to land, at most: a storage that never answers must not hold them (and the other tabs' states) for good. */
+export const LANDING_WAIT_MS = 2000
+
 export interface LeadershipHost {
   /** This store's id: the origin of its mutations. */
   readonly id: string
-  readonly options: Pick<ResolvedStoreOptions, 'logger' | 'now' | 'graceMs' | 'storage'>
+  readonly options: Pick<ResolvedStoreOptions, 'logger' | 'now' | 'graceMs' | 'storage' | 'timers'>
   readonly tabs: TabCoordinator
-  readonly tabSync: Pick<TabSync, 'hello' | 'lead' | 'forward' | 'broadcast' | 'restate' | 'resetLeader' | 'clearing' | 'carriedOut' | 'lastClear' | 'leaderStorageFailed' | 'endedIds'>
-  readonly persistence: Pick<Persistence, 'load' | 'save' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack'>
+  readonly tabSync: Pick<TabSync, 'hello' | 'lead' | 'forward' | 'broadcast' | 'restate' | 'resetLeader' | 'clearing' | 'carriedOut' | 'lastClear' | 'leaderStorageFailed' | 'endedIds' | 'clearedUnheard'>
+  readonly persistence: Pick<Persistence, 'load' | 'save' | 'ended' | 'forget' | 'takeBack' | 'putRecord' | 'forgetHanded' | 'dropCopiesLeftBehind' | 'clear' | 'fellBack' | 'clearedBy' | 'flush'>
   /** Seeded with the cache's snapshot, and reset when this tab stops leading. */
   readonly snapshots: Pick<SnapshotFetcher, 'seed' | 'reset'>
   readonly poller: Poller
@@ -149,21 +153,35 @@ export class Leadership {
 
   /**
    * What a leader does with each state change besides showing it: tells the other tabs, and writes
-   * storage. A tab taking over does neither until it has read storage.
+   * storage. A tab taking over does neither until it has read storage. Returns the write that the
+   * change's settlements wait for, if they do (see below); the store settles its callers then.
    */
-  publish(previous: SyncState, next: SyncState, action: SyncAction): void {
-    const { tabs, tabSync, persistence } = this.#host
-    if (tabs.isLeader && !this.#takingOver) {
-      tabSync.broadcast(previous, next, action)
-      if (this.#hydrated) {
-        persistence.save(next, this.#host.rawText())
-        if (next.settled.length) persistence.forget(next.settled.map((s) => s.mutationId))
-      } else if (next.settled.length) {
-        // Before the cache has loaded, what is stored of this tab's mutations is the copy queue()
-        // wrote of each: that of one that ended (a delete cancelled its create) goes.
-        const ended = next.settled.map((s) => s.mutationId).filter((id) => this.#handed.has(id))
-        if (ended.length) persistence.takeBack(ended)
-      }
+  publish(previous: SyncState, next: SyncState, action: SyncAction): Promise<void> | undefined {
+    const { tabs, tabSync, persistence, options } = this.#host
+    if (!tabs.isLeader || this.#takingOver) return undefined
+    this.#write(previous, next, action)
+    // A delete that cancels an unsent create settles both at once, with no request. Storage holds
+    // the create until the write of the cancel lands: a tab that takes over before that (this one
+    // killed) sends it. So no caller hears of the cancel, and no other tab sees it, before then (or
+    // before a while has passed, when storage does not answer).
+    const landing = action.type === 'mutationQueued' && next.settled.length > 0 ? within(options.timers, LANDING_WAIT_MS, persistence.flush(), () => undefined) : undefined
+    tabSync.broadcast(previous, next, action, landing)
+    return landing
+  }
+
+  /** The leader's writes of a state change. */
+  #write(previous: SyncState, next: SyncState, action: SyncAction): void {
+    const { persistence } = this.#host
+    if (this.#hydrated) {
+      // Written with the deletion of their records, for a tab that takes over before it hears.
+      if (next.settled.length && action.type !== 'cleared') persistence.ended(this.#othersCreates(previous, next))
+      persistence.save(next, this.#host.rawText())
+      if (next.settled.length) persistence.forget(next.settled.map((s) => s.mutationId))
+    } else if (next.settled.length) {
+      // Before the cache has loaded, what is stored of this tab's mutations is the copy queue()
+      // wrote of each: that of one that ended (a delete cancelled its create) goes.
+      const ended = next.settled.map((s) => s.mutationId).filter((id) => this.#handed.has(id))
+      if (ended.length) persistence.takeBack(ended)
     }
   }
 
@@ -188,6 +206,12 @@ export class Leadership {
     }
   }
 
+  /** Of the settlements of `next`, those of other tabs' creates. */
+  #othersCreates(previous: SyncState, next: SyncState): Settlement[] {
+    const creates = new Set(previous.records.filter((r) => r.kind === 'create' && r.origin !== undefined && r.origin !== this.#host.id).map((r) => r.id))
+    return next.settled.filter((s) => creates.has(s.mutationId))
+  }
+
   #hand(record: MutationRecord): void {
     this.#host.persistence.putRecord(record)
     this.#handed.add(record.id)
@@ -207,13 +231,24 @@ export class Leadership {
     await host.ready()
     // The storage holds the old leader's outbox as it last saved it, and mutations other tabs
     // wrote; it is also what the delta writes must now be computed against.
-    const clears = host.clears()
+    let clears = host.clears()
+    const clearedBefore = persistence.clearedBy
     const queuedDuringRead = (this.#queuedDuringRead = new Set())
     let stored: PersistedData | undefined
     try {
       stored = await persistence.load(true)
     } finally {
       this.#queuedDuringRead = undefined
+    }
+    // A clear the old leader carried out after this tab last read storage, and that this tab never
+    // heard of: it is carried out here, as if heard, and what was read (written after its wipe) is
+    // the next user's, but for this tab's own copies of its mutations, which are the last user's.
+    if (!tabSync.clearing && clears === host.clears() && stored.clearedBy !== undefined && stored.clearedBy !== clearedBefore) {
+      const lastUsers = new Set(this.#handed)
+      if (tabSync.clearedUnheard(stored.clearedBy)) {
+        stored = { ...stored, records: stored.records.filter((r) => !lastUsers.has(r.id)) }
+        clears = host.clears()
+      }
     }
     // A clear() that no leader confirmed: the old leader's last writes may have landed after its
     // wipe, unless its meta record says it carried the clear out before it wrote what was read
@@ -235,7 +270,7 @@ export class Leadership {
     const trustCopies = tabSync.leaderStorageFailed || persistence.fellBack || read?.discarded === true
     // Which of its own mutations storage lacks because the old leader ended them can only be told
     // from an outbox a leader saved: storage a failing leader wiped, or only copies, tell nothing.
-    const fromStorage = read ? { naming: read, ...(read.savedByLeader ? { queuedDuringRead, cached: read.snapshot?.byId } : {}) } : {}
+    const fromStorage = read ? { naming: read, ...(read.savedByLeader ? { queuedDuringRead, cached: read.snapshot?.byId, ...(read.endings ? { endings: read.endings } : {}) } : {}) } : {}
     host.dispatch({ type: 'promoted', records: read?.records ?? [], ...fromStorage, origin: host.id, trustCopies, ended: tabSync.endedIds, now: options.now(), graceMs: options.graceMs })
     persistence.save(host.state())
     tabSync.lead()

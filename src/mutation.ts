@@ -110,6 +110,9 @@ export type Settlement =
   | { readonly mutationId: string; readonly origin?: string; readonly outcome: 'resolved'; readonly event?: WorkstreamEvent }
   | { readonly mutationId: string; readonly origin?: string; readonly outcome: 'rejected'; readonly error: MutationError }
 
+/** How a mutation ended, without whose it was: what a leader keeps in storage of other tabs' creates (see StoredEndings). */
+export type Ending = { readonly outcome: 'resolved'; readonly event?: WorkstreamEvent } | { readonly outcome: 'rejected'; readonly error: MutationError }
+
 export function toPendingMutation(record: MutationRecord): PendingMutation {
   const state = record.state === 'confirmed' ? 'queued' : record.state
   return {

@@ -1,13 +1,14 @@
 import type { Timers } from './environment'
 import { jsonEqual } from './equal'
 import { WorkstreamSyncError } from './errors'
-import type { MutationRecord } from './mutation'
+import type { Ending, MutationRecord, Settlement } from './mutation'
 import type { Renames, SyncState } from './state'
 import type { SyncStorage } from './storage'
 import { EventSegments, SEGMENT_PREFIX } from './eventSegments'
 import { CacheArea } from './cacheArea'
 import { StoredOutbox } from './storedOutbox'
-import { CACHE_FORMAT, isOwnersKey, META_KEY, metaRecord, readEvent, readRenames, readStoredCache, type Naming } from './cacheFormat'
+import { StoredEndings } from './storedEndings'
+import { CACHE_FORMAT, isOwnersKey, META_KEY, metaRecord, readEvent, readRenames, readStoredCache, type Meta, type Naming } from './cacheFormat'
 import { changedIds, EMPTY_SNAPSHOT, snapshotOf, type ServerSnapshot } from './view'
 
 export interface PersistedData {
@@ -33,6 +34,8 @@ export interface PersistedData {
    * outbox is what that leader saved, not just copies of mutations tabs wrote.
    */
   readonly savedByLeader?: true
+  /** How the leader that wrote the cache ended the latest of other tabs' creates (see StoredEndings); none unless `savedByLeader`. */
+  readonly endings?: ReadonlyMap<string, Ending>
 }
 
 /** What save() records: the parts of the sync state that outlive a page. */
@@ -66,6 +69,7 @@ export class Persistence {
   #saved: ServerSnapshot = EMPTY_SNAPSHOT
   readonly #segments = new EventSegments()
   readonly #outbox: StoredOutbox
+  readonly #endings: StoredEndings
   #savedSyncedAt: number | undefined
   #savedNaming: Naming = NO_NAMING
   /** The last clear carried out here or by the leader that wrote what was read, for the meta record. */
@@ -79,11 +83,17 @@ export class Persistence {
     const { storage, namespace, onError, timers } = options
     this.#area = new CacheArea({ storage, namespace, onError, timers, owns: () => this.#owns(), ownersOnly: isOwnersKey, onFallBack: () => this.#nothingSaved() })
     this.#outbox = new StoredOutbox(this.#area)
+    this.#endings = new StoredEndings(this.#area)
   }
 
   /** Whether storage failed and the cache now lives in memory only. */
   get fellBack(): boolean {
     return this.#area.fellBack
+  }
+
+  /** The last clear carried out here or by the leader that wrote what was last read (see PersistedData.clearedBy). */
+  get clearedBy(): string | undefined {
+    return this.#clearedBy
   }
 
   /**
@@ -135,6 +145,7 @@ export class Persistence {
     const snapshot = snapshotOf(events)
     this.#saved = snapshot
     this.#outbox.adopt(records)
+    this.#endings.adopt(cache.endings)
     // Read defensively, as the rest of the meta record: another version may have written it.
     const lastSyncedAt = typeof meta.lastSyncedAt === 'number' && Number.isFinite(meta.lastSyncedAt) ? meta.lastSyncedAt : undefined
     this.#savedSyncedAt = lastSyncedAt
@@ -150,7 +161,7 @@ export class Persistence {
     // A write failed during the read: the memory area now written to holds none of what was read,
     // so the next save writes all of it there, not a delta against storage it no longer uses.
     if (this.#area.fellBack !== fellBack) this.#nothingSaved()
-    return { snapshot, texts, records, lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}), ...(clearedBy !== undefined ? { clearedBy } : {}), ...(onlyHanded ? {} : { savedByLeader: true as const }) }
+    return { snapshot, texts, records, lastSyncedAt, renamed, ...(clientIdsHonoured ? { clientIdsHonoured } : {}), ...(clearedBy !== undefined ? { clearedBy } : {}), ...(onlyHanded ? {} : { savedByLeader: true as const, ...(cache.endings.size ? { endings: cache.endings } : {}) }) }
   }
 
   /**
@@ -190,6 +201,14 @@ export class Persistence {
     else if (state.renamed !== naming.renamed) this.#savedNaming = { ...naming, renamed: state.renamed }
     if (this.#area.queued && !this.#metaSaved) this.#writeMeta(lastSyncedAt)
     if (this.#area.queued) this.#area.schedule()
+  }
+
+  /**
+   * Records how other tabs' creates ended, for a tab that takes over before it heard (see
+   * StoredEndings). Call it with the save() that deletes their records: both go in one batch.
+   */
+  ended(settled: readonly Settlement[]): void {
+    this.#endings.add(settled)
   }
 
   /** Writes a follower's mutation at once (see StoredOutbox.putRecord). */
@@ -235,7 +254,12 @@ export class Persistence {
     // (or by this tab, should it take over first), and a follower's wipe, through a new connection
     // slow to open, could land after the leader had carried it out and saved the next user's mutations.
     const wipe = this.#area.fellBack && this.#owns()
-    await Promise.all([this.#area.clear(), wipe ? this.#area.wipeStorage() : undefined])
+    const clearing = Promise.all([this.#area.clear(), wipe ? this.#area.wipeStorage() : undefined])
+    // The leader names the clear in a meta record issued right behind the wipe, which lands after
+    // it: a tab that takes over before it heard of the logout (this tab closed at once) learns of
+    // it there, and does not send its mutations from before it for the next user.
+    if (id !== undefined && this.#owns()) this.#area.atOnce((area) => area.setMany([[META_KEY, this.#meta(undefined, NO_NAMING)]]))
+    await clearing
   }
 
   /**
@@ -246,6 +270,7 @@ export class Persistence {
     this.#saved = EMPTY_SNAPSHOT
     this.#segments.reset()
     this.#outbox.adopt([])
+    this.#endings.adopt(new Map())
     this.#savedSyncedAt = undefined
     this.#savedNaming = NO_NAMING
     this.#metaSaved = false
@@ -273,9 +298,13 @@ export class Persistence {
     return this.#options.ownsStorage?.() ?? true
   }
 
+  #meta(lastSyncedAt: number | undefined, naming: Naming): Meta {
+    return metaRecord(this.#options.namespace, this.#segments.layout(), lastSyncedAt, naming, this.#clearedBy)
+  }
+
   #writeMeta(lastSyncedAt: number | undefined, naming: Naming = this.#savedNaming): void {
     const { renamed, clientIdsHonoured } = naming
-    this.#area.queueSet(META_KEY, metaRecord(this.#options.namespace, this.#segments.layout(), lastSyncedAt, naming, this.#clearedBy))
+    this.#area.queueSet(META_KEY, this.#meta(lastSyncedAt, naming))
     this.#savedSyncedAt = lastSyncedAt
     this.#savedNaming = { renamed, clientIdsHonoured }
     this.#metaSaved = true

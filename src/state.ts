@@ -1,7 +1,7 @@
 import { applySnapshot } from './applySnapshot'
 import { withLookalikes } from './fingerprint'
 import type { WorkstreamEvent } from './models'
-import { ABORTED_BY_DELETE, ENDED_UNHEARD, rejected, resolved, withoutKeys, type MutationError, type MutationRecord, type Settlement } from './mutation'
+import { ABORTED_BY_DELETE, ENDED_UNHEARD, rejected, resolved, withoutKeys, type Ending, type MutationError, type MutationRecord, type Settlement } from './mutation'
 import { rememberRenames, toServerId, withStoredNaming } from './naming'
 import { EMPTY_SNAPSHOT, type ServerSnapshot } from './view'
 
@@ -91,6 +91,8 @@ export type SyncAction =
       queuedDuringRead?: ReadonlySet<string>
       /** The cached events storage held: what the old leader saved of the server's. */
       cached?: ReadonlyMap<string, WorkstreamEvent>
+      /** How the old leader ended the latest of other tabs' creates, by mutation id, as it saved it. */
+      endings?: ReadonlyMap<string, Ending>
       now: number
       graceMs: number
     }
@@ -163,18 +165,31 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       const stored = new Map(action.records.map((r) => [r.id, r]))
       const naming = withStoredNaming(base, action.naming)
       const endedThere = endedInOldLeader(action, stored)
-      // Of those, one whose event the cache the old leader saved holds (under the id it renamed it
-      // to) was created: it stays as confirmed, which keeps its event in view until a snapshot has it.
-      // The rest were not created there, or not kept: they are settled below.
-      const unheard: MutationRecord[] = []
+      // Of those, and of other tabs' creates gone from storage that the old leader said how it
+      // ended, one whose event the cache it saved holds (under the id it renamed it to) was
+      // created: it stays as confirmed, which keeps its event in view, in every tab, until a
+      // snapshot has it (this tab's copy of the snapshot may not have it yet). The rest are settled
+      // as the old leader said they ended, or, where it did not, as ended unheard.
+      const gone: Settlement[] = []
       const keep = (r: MutationRecord): boolean => stored.has(r.id) || r.origin === action.origin || r.state === 'confirmed' || r.kind === 'delete'
       const copies = action.trustCopies
         ? base.records
         : base.records.flatMap((r): MutationRecord[] => {
-            if (!endedThere(r)) return keep(r) ? [furtherAlong(r, stored.get(r.id))] : []
-            const event = action.cached?.get(naming.renamed.get(r.eventId) ?? r.eventId)
-            if (event) return [asConfirmed(r, event, base.requestedSeq)]
-            unheard.push(r)
+            const own = endedThere(r)
+            const ending = own || !stored.has(r.id) ? action.endings?.get(r.id) : undefined
+            if (!own && ending === undefined) return keep(r) ? [furtherAlong(r, stored.get(r.id))] : []
+            if (ending?.outcome === 'rejected') {
+              gone.push(rejected(r, ending.error))
+              return []
+            }
+            const event = action.cached?.get(ending?.event?.id ?? naming.renamed.get(r.eventId) ?? r.eventId)
+            if (event) {
+              // This tab's own are resolved with the rest of its confirmed ones, below.
+              if (!own) gone.push(resolved(r, event))
+              return [asConfirmed(r, event, base.requestedSeq)]
+            }
+            // Created there and its event deleted since, or ended there in a way nobody saved.
+            gone.push(ending ? resolved(r, ending.event) : rejected(r, ENDED_UNHEARD))
             return []
           })
       const known = new Set(copies.map((r) => r.id))
@@ -184,7 +199,7 @@ function reduceRecords(state: SyncState, action: SyncAction): SyncState {
       // This tab's own mutations that the old leader confirmed: the message saying so may have
       // come after this tab stopped reading them, so its callers hear it now (again is harmless).
       const settled = records.filter((r) => r.origin === action.origin && r.state === 'confirmed').map((r) => resolved(r, r.confirmed))
-      for (const r of unheard) settled.push(rejected(r, ENDED_UNHEARD))
+      settled.push(...gone)
       return { ...base, ...naming, records: records.sort((x, y) => x.queuedAt - y.queuedAt), settled }
     }
     case 'mutationSent':

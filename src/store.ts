@@ -280,8 +280,9 @@ class Store implements WorkstreamStore {
     this.#state = next
     this.#out.showState(previous, next)
     if (action.type === 'mutationFailed') this.#out.reportMutationFailure(action, previous.records.find((r) => r.id === action.id))
-    this.#callers.settle(next.settled)
-    this.#leadership.publish(previous, next, action)
+    const landing = this.#leadership.publish(previous, next, action)
+    if (landing) void landing.then(() => this.#callers.settle(next.settled))
+    else this.#callers.settle(next.settled)
     this.#status.show()
     this.#state$.next(next)
     if (next.records !== previous.records) this.#sender.kick()

@@ -93,6 +93,19 @@ export class TabClears {
     return clearedBy !== undefined && this.clearing && !this.#waitsForOlder() && clearedBy === this.#lastClear
   }
 
+  /**
+   * Taking over: the cache the old leader saved names a clear, `id`, that this tab never heard of
+   * (its tab closed at once after a logout, before its messages came). This tab carries it out as
+   * a follower that hears it does (what it holds is the last user's), and tells the other tabs,
+   * which may not have heard it either; it confirms it once it leads. Returns whether it was unheard of.
+   */
+  clearedUnheard(id: string): boolean {
+    if (id === this.#lastClear || this.#clearedIds.includes(id) || this.#unconfirmedClears.has(id)) return false
+    this.#tabs.post({ type: 'clear', from: this.#host.id, id })
+    this.heard(id, this.#host.id)
+    return true
+  }
+
   /** The latest clear this tab knows of (null: none), which its forwarded mutations and the leader's states carry. */
   get last(): string | null {
     return this.#lastClear

@@ -40,6 +40,13 @@ export class TabLeader {
   readonly #settledIds: string[] = []
   /** Leader: other tabs' mutations it settled before it had read its cache, for its first state. */
   readonly #heldSettled: Settlement[] = []
+  /**
+   * Leader: writes out that the states must wait for (see broadcast), how many, and whether a
+   * state (`full`: a whole one) is held until they land, with the failed sends it would have told.
+   */
+  #landing = 0
+  #held: { full: boolean } | undefined
+  readonly #heldFailed: MutationFailure[] = []
   /** Leader: what its last state message said beside the state. */
   #sentStorageFailed = false
   #sentSyncError: MutationError | undefined
@@ -50,18 +57,21 @@ export class TabLeader {
     this.#clears = clears
   }
 
-  /** Leader: the version of the state it broadcast last. */
+  /** Leader: the version of the state it broadcast last (or holds, which is the state an answer to a refresh must wait for). */
   get version(): number {
-    return this.#version
+    return this.#version + (this.#held ? 1 : 0)
   }
 
   /**
    * Leader: broadcasts what changed between two states. Until it has read its cache it sends no
    * state (its server snapshot is still empty, and would blank every follower's list): the
    * 'leader' message lead() posts then has the followers ask for all of it. The other tabs'
-   * mutations settled meanwhile go with the first state it sends.
+   * mutations settled meanwhile go with the first state it sends. With `landing`, that state and
+   * every one after it wait until it has landed (a write that storage must hold before the other
+   * tabs hear of the change: see Leadership.publish), and the latest goes then.
    */
-  broadcast(previous: SyncState, next: SyncState, action: SyncAction): void {
+  broadcast(previous: SyncState, next: SyncState, action: SyncAction, landing?: Promise<void>): void {
+    if (landing) this.#holdUntil(landing)
     for (const settlement of next.settled) rememberId(this.#settledIds, settlement.mutationId)
     const foreign = next.settled.filter((s) => s.origin !== undefined && s.origin !== this.#host.id)
     if (!this.#host.hydrated()) {
@@ -100,7 +110,25 @@ export class TabLeader {
     if (this.#host.hydrated()) this.#post(this.#host.state(), [], true)
   }
 
+  /** States wait until `landing` has landed, then the latest goes, if one was held. */
+  #holdUntil(landing: Promise<void>): void {
+    this.#landing++
+    void landing.then(() => {
+      if (--this.#landing > 0 || !this.#held) return
+      const { full } = this.#held
+      this.#held = undefined
+      // A tab that no longer leads says nothing: the followers would take its state for the leader's.
+      if (this.#tabs.isLeader && this.#host.hydrated()) this.#post(this.#host.state(), [], full, this.#heldFailed.splice(0))
+    })
+  }
+
   #post(state: SyncState, newlySettled: readonly Settlement[], full: boolean, failed: readonly MutationFailure[] = []): void {
+    if (this.#landing > 0) {
+      this.#heldSettled.push(...newlySettled)
+      this.#heldFailed.push(...failed)
+      this.#held = { full: full || this.#held?.full === true }
+      return
+    }
     const settled = this.#heldSettled.length === 0 ? newlySettled : [...this.#heldSettled.splice(0), ...newlySettled]
     const before = this.#sentServer
     let server: Extract<TabMessage, { type: 'state' }>['server']

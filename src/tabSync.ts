@@ -91,6 +91,11 @@ export class TabSync {
     return this.#clears.carriedOut(clearedBy)
   }
 
+  /** Taking over: carries out a clear storage names that this tab never heard of; see TabClears. */
+  clearedUnheard(id: string): boolean {
+    return this.#clears.clearedUnheard(id)
+  }
+
   /** The latest clear this tab knows of, which a takeover that wipes storage carries out. */
   get lastClear(): string | undefined {
     return this.#clears.last ?? undefined
@@ -101,9 +106,9 @@ export class TabSync {
     return this.#clears.clearing
   }
 
-  /** Leader: broadcasts what changed between two states: see TabLeader. */
-  broadcast(previous: SyncState, next: SyncState, action: SyncAction): void {
-    this.#leader.broadcast(previous, next, action)
+  /** Leader: broadcasts what changed between two states (once `landing` has, if given): see TabLeader. */
+  broadcast(previous: SyncState, next: SyncState, action: SyncAction, landing?: Promise<void>): void {
+    this.#leader.broadcast(previous, next, action, landing)
   }
 
   /** Leader: broadcasts its state again when what it says beside it changed: see TabLeader. */

@@ -65,7 +65,8 @@ export interface WorkstreamStore {
    */
   create(seed: SeededWorkstreamEvent): { event: WorkstreamEvent; confirmed: Promise<WorkstreamEvent> }
   /**
-   * Hides the event at once and queues the delete; resolves when the server confirmed it, and
+   * Hides the event at once and queues the delete; resolves when the server confirmed it (the
+   * delete of a create not sent yet, which cancels both: once storage holds the cancel), and
    * stays pending while it is a dead letter. Rejects (never throws) with `invalid-input` for an
    * id that cannot be one, and `aborted` after `dispose()`.
    */

@@ -3,6 +3,7 @@ import { CACHE_FORMAT, HANDED_PREFIX, isOwnersKey, META_KEY, metaRecord, readEve
 import { newCreateRecord, newDeleteRecord, type MutationRecord } from '../src/mutation'
 import { makeEvent, makeSeed } from './support/events'
 import { cacheMeta, segmentOf } from './support/rawCache'
+import { ENDINGS_KEY } from '../src/storedEndings'
 
 const namespace = 'workstream-sync:http://127.0.0.1:1000'
 
@@ -21,6 +22,12 @@ describe('readStoredCache', () => {
     expect(readStoredCache([[META_KEY, { ...cacheMeta(namespace, [0]), base: 2 }]], namespace)).toEqual({ unreadable: 'an unreadable list of segments' })
     // Another server's cache (a custom storage that shares one area between namespaces) is not this one's.
     expect(readStoredCache([[META_KEY, cacheMeta('workstream-sync:http://elsewhere', [])]], namespace)).toEqual({ unreadable: 'the cache of another namespace ("workstream-sync:http://elsewhere")' })
+  })
+
+  it('reads the endings beside the cache, and leaves keys it does not know alone (a later version may keep more)', () => {
+    const ending = { outcome: 'rejected', error: { kind: 'http', message: 'Bad Request', status: 400 } } as const
+    const read = readStoredCache([[META_KEY, cacheMeta(namespace, [])], [ENDINGS_KEY, [['m1', ending]]], ['kept by a later version', { any: 'thing' }]], namespace)
+    expect(read).toMatchObject({ bad: [], records: [], endings: new Map([['m1', ending]]) })
   })
 
   it('reads a cache that holds only followers\' copies of their mutations, which write no meta record', () => {
@@ -88,7 +95,7 @@ describe('readEvent', () => {
 })
 
 describe('isOwnersKey', () => {
-  it("names the keys only the leader writes: the meta record and the segments, not the outbox's records", () => {
-    expect([META_KEY, 's:3', 'm:a', 'f:a'].map(isOwnersKey)).toEqual([true, true, false, false])
+  it("names the keys only the leader writes: the meta record, the segments and the endings, not the outbox's records", () => {
+    expect([META_KEY, 's:3', ENDINGS_KEY, 'm:a', 'f:a'].map(isOwnersKey)).toEqual([true, true, true, false, false])
   })
 })

@@ -9,6 +9,8 @@ import type { StoreOptions } from '../src/storeOptions'
 import { makeStore, serverWithCache, startServer, switchableOnline, until } from './support/harness'
 import { makeEvent, makeSeed } from './support/events'
 import { failingRead } from './support/heldReads'
+import { heldWrites } from './support/storageGates'
+import { LANDING_WAIT_MS } from '../src/leadership'
 import { storeNamespace } from '../src/storeOptions'
 
 /*
@@ -249,6 +251,28 @@ describe('storage faults while the store runs', () => {
     const reloaded = makeStore(server, { storage })
     await reloaded.ready
     expect(reloaded.get(real.id)?.readable).toBe('after the close')
+  })
+})
+
+describe('a storage whose writes never land', () => {
+  it(`settles a delete that cancels an unsent create once the write lands, or after ${LANDING_WAIT_MS} ms, not never`, async () => {
+    const server = await startServer({ events: initial })
+    const writes = heldWrites(memoryStorage())
+    const deadline = manualTimers()
+    const store = makeStore(server, { storage: writes.storage, timers: deadline.timers, online: switchableOnline(false), tabs: false })
+    await store.ready
+    const { event, confirmed } = store.create(makeSeed('cancelled'))
+    writes.hold()
+    const deleted = store.delete(event.id)
+    let settled = false
+    void deleted.then(() => (settled = true))
+    await until(store.outbox$, (outbox) => outbox.length === 0)
+    expect(settled).toBe(false)
+    deadline.fire(LANDING_WAIT_MS)
+    await deleted
+    await expect(confirmed).rejects.toMatchObject({ kind: 'aborted' })
+    // Lets dispose() (in the harness's cleanup) end.
+    writes.release()
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { memoryStorage, type SyncStorage } from '../src/storage'
-import type { TabCoordinator } from '../src/tabs'
+import type { TabCoordinator, TabMessage } from '../src/tabs'
 import { storeNamespace } from '../src/storeOptions'
 import { HANDED_PREFIX, RECORD_PREFIX } from '../src/cacheFormat'
 import type { WorkstreamServer } from '../src/server/index'
@@ -405,6 +405,64 @@ describe('clear() in a follower while the leader tab is closing', () => {
   })
 })
 
+describe('a logout in the leader tab, which closes at once', () => {
+  for (const killed of [false, true]) {
+    it(`aborts the followers’ creates from before it, which the tab taking over had not heard of, and shows nothing from before it (${killed ? 'the tab killed: its messages never come' : 'its messages come after the lock'}; bug: they were sent for the next user)`, async () => {
+      const storage = memoryStorage()
+      const nextMessages = holdable()
+      const { promoted, logger } = takeoverLog()
+      const { server, hub, leader, leaderTabs, follower: next } = await twoTabs(0, { leaderOnline: false, storage, wrapFollowerTabs: nextMessages.wrap, followerOptions: { logger } })
+      const thirdMessages = holdable()
+      const third = makeStore(server, { storage, tabs: thirdMessages.wrap(hub.join()) })
+      await third.ready
+      let leaderId: string | undefined
+      const named = thirdMessages.arrived((m) => m.type === 'state' && (leaderId = m.from) !== undefined)
+      await leader.refresh()
+      await named
+      await until(third.events$, (events) => events.length === 2)
+      const outcomes = [next, third].map((tab) => {
+        const { event, confirmed } = tab.create(makeSeed('the last user’s create'))
+        return { event, outcome: confirmed.then(() => 'resolved', (error: { kind?: string }) => `rejected ${error.kind}`) }
+      })
+      await until(next.outbox$, (o) => outcomes.every(({ event }) => o.some((m) => m.eventId === event.id)))
+      await until(third.outbox$, (o) => outcomes.every(({ event }) => o.some((m) => m.eventId === event.id)))
+      // The logout's messages reach the other tabs after the next one took over, or (the tab killed) never.
+      nextMessages.hold()
+      thirdMessages.hold()
+      await leader.clear()
+      if (killed) {
+        leaderTabs.crash()
+        void leader.dispose()
+      } else await leader.dispose()
+      await promoted
+      const lost = (message: TabMessage): boolean => killed && message.from === leaderId
+      nextMessages.release(lost)
+      thirdMessages.release(lost)
+      expect(await Promise.all(outcomes.map(({ outcome }) => outcome))).toEqual(['rejected aborted', 'rejected aborted'])
+      expect(third.events).toEqual([])
+      expect(third.outbox).toEqual([])
+      await third.dispose()
+      await expectNothingFromBefore(server, next, storage)
+    })
+  }
+  it('is not taken for unheard of by a tab that read the cache after it and heard nothing of the leader since: that tab’s create is sent', async () => {
+    const { server, storage, hub, leader } = await offlineLeaderOn((inner) => ({ storage: inner }))
+    await leader.clear()
+    const tabs = deafened(hub.join())
+    tabs.deafen()
+    const { promoted, logger } = takeoverLog()
+    const next = makeStore(server, { storage, tabs: tabs.coordinator, logger })
+    await next.ready
+    // The leader refuses it (the tab knows no clear it carried out) and says so, unheard.
+    const { confirmed } = next.create(makeSeed('the next user’s create'))
+    await leader.dispose()
+    await promoted
+    await next.flush()
+    expect((await confirmed).readable).toBe('the next user’s create')
+    expect(server.requests.count('create')).toBe(1)
+  })
+})
+
 describe('a follower that takes over before the leader’s confirmation of its logout reaches it', () => {
   it('sends the next user’s create the old leader queued after it carried the logout out (bug: the takeover wiped it)', async () => {
     const messages = holdable()
@@ -556,8 +614,63 @@ describe('a mutation the leader made just before its tab died', () => {
   })
 })
 
-/** `tabs` with its incoming messages cut off on demand: a tab that hears nothing more of the leader. */
-function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen(): void } {
+describe('a delete in the leader tab that cancels another tab’s unsent create', () => {
+  /** An offline leader whose writes can be held, and a follower whose create is in the leader's outbox, stored. */
+  async function cancellable() {
+    let recorded!: () => void
+    const saved = new Promise<void>((resolve) => (recorded = resolve))
+    const { server, storage, writes, hub, dying, leader } = await offlineLeaderOn((inner) => heldWrites(watchedStorage(inner, (keys) => keys.some((key) => key.startsWith(RECORD_PREFIX)) && recorded())))
+    const posted: TabMessage[] = []
+    const follower = makeStore(server, { storage, tabs: hub.join() })
+    await follower.ready
+    const { event, confirmed } = follower.create(makeSeed('made in the follower'))
+    const created = confirmed.then((e) => `resolved ${e.readable}`, (error: { kind?: string }) => `rejected ${error.kind}`)
+    await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id))
+    await saved
+    const post = dying.post.bind(dying)
+    dying.post = (message) => {
+      posted.push(message)
+      post(message)
+    }
+    writes.hold()
+    const deleting = leader.delete(event.id).then(() => 'resolved', (error: { kind?: string }) => `rejected ${error.kind}`)
+    return { server, writes, dying, leader, follower, event, created, deleting, posted }
+  }
+
+  it('settles both callers, and tells the other tabs, only once the cancel’s write has landed (bug: at once)', async () => {
+    const { writes, leader, follower, event, created, deleting, posted } = await cancellable()
+    expect(leader.events.some((e) => e.id === event.id)).toBe(false)
+    let deleted = false
+    void deleting.then(() => (deleted = true))
+    await until(leader.outbox$, (o) => o.length === 0)
+    expect(deleted).toBe(false)
+    expect(posted).toEqual([])
+    writes.release()
+    expect(await deleting).toBe('resolved')
+    expect(await created).toBe('rejected aborted')
+    await until(follower.outbox$, (o) => o.length === 0)
+    expect(follower.events.some((e) => e.id === event.id)).toBe(false)
+    await leader.dispose()
+  })
+
+  it('is not told done when the leader tab is killed before that write lands: the tab taking over sends the create, and its caller hears it was created (bug: the delete resolved, and the event it deleted was created)', async () => {
+    const { server, writes, dying, leader, follower, created, deleting } = await cancellable()
+    dying.crash()
+    const disposing = leader.dispose()
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    writes.release()
+    await disposing
+    expect(await deleting).toBe('rejected aborted')
+    await follower.refresh()
+    await follower.flush()
+    expect(await created).toBe('resolved made in the follower')
+    expect(server.events().filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+    expect(follower.events.filter((e) => e.readable === 'made in the follower')).toHaveLength(1)
+  })
+})
+
+/** `tabs` with its incoming messages cut off on demand: a tab that hears nothing more of the leader (until it `hear`s again). */
+function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen(): void; hear(): void } {
   let deaf = false
   const coordinator: TabCoordinator = {
     get isLeader() {
@@ -568,13 +681,18 @@ function deafened(tabs: TabCoordinator): { coordinator: TabCoordinator; deafen()
     onMessage: (listener) => tabs.onMessage((message) => deaf || listener(message)),
     close: () => tabs.close(),
   }
-  return { coordinator, deafen: () => (deaf = true) }
+  return { coordinator, deafen: () => (deaf = true), hear: () => (deaf = false) }
 }
 
 describe('a follower’s create that the leader ended before the follower heard of it', () => {
-  /** A leader (offline unless `online`) and a follower on one storage; the follower's create is in the leader's outbox. */
-  async function createdInFollower(honourInternalIdentifier: boolean, online: boolean) {
+  /**
+   * A leader (offline unless `online`) and a follower on one storage; the follower's create is in
+   * the leader's outbox. `deaf`: the follower hears nothing of the leader from the create on (the
+   * leader may have ended it already on return). `refused`: the server answers creates so.
+   */
+  async function createdInFollower(honourInternalIdentifier: boolean, online: boolean, { deaf = false, refused }: { deaf?: boolean; refused?: number } = {}) {
     const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier })
+    if (refused !== undefined) server.faults.add('create', { type: 'status', status: refused })
     const storage = memoryStorage()
     const deletes = deletesWatched(storage)
     const hub = memoryTabs()
@@ -585,13 +703,50 @@ describe('a follower’s create that the leader ended before the follower heard 
     const follower = makeStore(server, { storage, tabs: followerTabs.coordinator, ambiguityGraceMs: 300, timeoutMs: 200 })
     await follower.ready
     const { event, confirmed } = follower.create(makeSeed('made in the follower'))
+    if (deaf) followerTabs.deafen()
     const outcome = confirmed.then(
       (created) => `resolved ${created.readable}`,
-      (error: { kind?: string }) => `rejected ${error.kind}`,
+      (error: { kind?: string; status?: number }) => `rejected ${error.kind}${error.status !== undefined ? ` ${error.status}` : ''}`,
     )
-    await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id) || leader.events.some((e) => e.readable === 'made in the follower'))
-    return { server, hub, leader, leaderTabs, follower, followerTabs, event, outcome, deletes }
+    const mutationId = follower.outbox[0]!.id
+    if (!deaf) await until(leader.outbox$, (o) => o.some((m) => m.eventId === event.id) || leader.events.some((e) => e.readable === 'made in the follower'))
+    return { server, hub, leader, leaderTabs, follower, followerTabs, event, outcome, deletes, mutationId }
   }
+
+  /** The leader's tab goes once its deletion of the record `mutationId` has landed: closed, or killed. */
+  async function leaderGoes(leader: WorkstreamStore, leaderTabs: { crash(): void }, follower: WorkstreamStore, landed: Promise<void>, killed: boolean) {
+    await landed
+    if (killed) {
+      leaderTabs.crash()
+      void leader.dispose()
+    } else await leader.dispose()
+    await until(follower.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+  }
+
+  for (const killed of [false, true]) {
+    it(`is refused to its caller as the server refused it, when the leader tab ${killed ? 'was killed' : 'closed'} before the follower heard (bug: ENDED_UNHEARD, kind aborted)`, async () => {
+      const { server, leader, leaderTabs, follower, outcome, deletes, mutationId } = await createdInFollower(false, true, { deaf: true, refused: 400 })
+      await leaderGoes(leader, leaderTabs, follower, deletes.landed(RECORD_PREFIX + mutationId), killed)
+      await follower.flush()
+      expect(follower.outbox).toEqual([])
+      expect(server.requests.count('create')).toBe(1)
+      expect(await outcome).toBe('rejected http 400')
+    })
+  }
+
+  it('resolves its caller, and is neither shown nor sent again, when the leader confirmed it and a delete there removed its event before the follower heard (bug: ENDED_UNHEARD, kind aborted)', async () => {
+    const { server, leader, leaderTabs, follower, outcome, deletes, mutationId } = await createdInFollower(false, true, { deaf: true })
+    await until(leader.events$, (events) => events.some((e) => e.readable === 'made in the follower' && server.events().some((on) => on.id === e.id)))
+    await leader.delete(leader.events.find((e) => e.readable === 'made in the follower')!.id)
+    // The snapshot showing it gone ends the confirmed create's record.
+    await leader.refresh()
+    await leaderGoes(leader, leaderTabs, follower, deletes.landed(RECORD_PREFIX + mutationId), false)
+    expect(follower.events.filter((e) => e.readable === 'made in the follower')).toEqual([])
+    await follower.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(server.events().map((e) => e.readable)).toEqual(['event a'])
+    expect(await outcome).toBe('resolved made in the follower')
+  })
 
   for (const [honour, crash] of [[false, false], [true, false], [false, true]] as const) {
     it(`is not sent by the follower taking over when a delete in the leader tab cancelled it unsent (server ${honour ? 'keeps' : 'ignores'} client ids, leader ${crash ? 'killed' : 'closed'}; bug: the event the app deleted was created)`, async () => {
@@ -692,6 +847,46 @@ describe('a follower’s create that the leader ended before the follower heard 
     await follower.refresh()
     expect(server.events().map((e) => e.readable)).toEqual(['event a'])
     expect(await outcome).toBe('rejected aborted')
+  })
+
+  it('stays in a third tab’s view when the old leader had just found it on the server by its fingerprint and the tab taking over had not heard (bug: it left that view until the next poll)', async () => {
+    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+    const storage = memoryStorage()
+    const deletes = deletesWatched(storage)
+    const hub = memoryTabs()
+    const leader = makeStore(server, { storage: deletes.storage, tabs: hub.join(), timeoutMs: 200 })
+    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    await leader.refresh()
+    const nextTabs = deafened(hub.join())
+    const next = makeStore(server, { storage, tabs: nextTabs.coordinator })
+    await next.ready
+    const third = makeStore(server, { storage, tabs: hub.join() })
+    await third.ready
+    // The create lands, and its answer is lost: the leader finds its event by its fingerprint.
+    server.faults.add('create', { type: 'drop-after-commit' })
+    const { confirmed } = third.create(makeSeed('made in the third tab'))
+    const mutationId = third.outbox[0]!.id
+    await until(next.outbox$, (o) => o.some((m) => m.id === mutationId))
+    // The tab that will take over hears nothing more of the old leader.
+    nextTabs.deafen()
+    await until(leader.outbox$, (o) => o.some((m) => m.id === mutationId && m.ambiguous === true))
+    await leader.refresh()
+    await deletes.landed(RECORD_PREFIX + mutationId)
+    const created = await confirmed
+    expect(created.id).not.toBe(mutationId)
+    await until(third.events$, (events) => events.some((e) => e.id === created.id))
+    const shown: boolean[] = []
+    third.events$.subscribe((events) => shown.push(events.some((e) => e.id === created.id)))
+    await leader.dispose()
+    await until(next.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+    expect(next.events.map((e) => e.readable).sort()).toEqual(['event a', 'made in the third tab'])
+    nextTabs.hear()
+    // Answered once the third tab follows the next leader's states, its first one among them.
+    await third.refresh()
+    await next.flush()
+    expect(server.requests.count('create')).toBe(1)
+    expect(shown).not.toContain(false)
+    expect(third.events.map((e) => e.readable).sort()).toEqual(['event a', 'made in the third tab'])
   })
 
   it('is still sent when it was queued while the takeover read storage', async () => {

@@ -65,6 +65,8 @@ export class TabsWorld extends WorldBase {
   #area: SyncStorageArea | undefined
   #generations = 0
   readonly #disposed = new Set<number>()
+  /** The generations whose tab was killed. */
+  readonly #killed = new Set<number>()
   /** Disposals of crashed tabs, which nobody waited for. */
   readonly #abandoned: Promise<void>[] = []
   /** The event ids of the creates the shared storage held when it was last read. */
@@ -102,6 +104,10 @@ export class TabsWorld extends WorldBase {
 
   disposed(generation: number): boolean {
     return this.#disposed.has(generation)
+  }
+
+  killed(generation: number): boolean {
+    return this.#killed.has(generation)
   }
 
   /** The tab that leads now (the hub elects at once when a leader goes). */
@@ -197,6 +203,7 @@ export class TabsWorld extends WorldBase {
     this.stats.operations++
     this.tabStats.leaderCrashes++
     this.#note(`${tab.name} (leader): crash`)
+    this.#killed.add(tab.generation)
     tab.coordinator.crash()
     this.#forget(tab)
     this.#abandoned.push(tab.store.dispose().catch(() => {}))
