@@ -66,7 +66,7 @@ function formatTable(table: TableResult): string[] {
   const lines = [
     `### ${table.count.toLocaleString('en-US')} events (${(table.bodyBytes / 1e6).toFixed(1)} MB body), median of ${table.runs} runs`,
     '',
-    ...(table.allPeers ? [] : ['The official client, TanStack and the BehaviorSubject are left out at this size to keep the run short (`--all-peers` adds them).', '']),
+    ...(table.allPeers ? [] : ['The official client, TanStack and the BehaviorSubject are left out at this size (`--quick`).', '']),
     '| | median | × baseline | CPU time | CPU × baseline | GC pauses | target (on × baseline) |',
     '|---|---:|---:|---:|---:|---:|---|',
   ]
