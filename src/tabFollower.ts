@@ -2,6 +2,7 @@ import { jsonEqual } from './equal'
 import type { WorkstreamSyncError } from './errors'
 import type { WorkstreamEvent } from './models'
 import { syncErrorOf, type MutationError, type MutationRecord, type Settlement } from './mutation'
+import { readRenames } from './cacheFormat'
 import { rename, toServerId } from './naming'
 import { rememberId } from './rememberId'
 import type { SyncAction, SyncState } from './state'
@@ -160,7 +161,7 @@ export class TabFollower {
     // A delete of this tab's own create by the id create() gave it, which the leader has not read
     // yet, hides the event by the server's id once the leader says it named the create so.
     const records = [...message.records, ...waiting]
-    const renamed = this.#renamedBy(records, mine, before)
+    const renamed = this.#renamedBy(records, mine, before, readRenames(message.renames))
     const own = waiting.map((record) => toServerId(record, records, renamed ?? this.#host.state().renamed))
     this.#host.dispatch({ type: 'leaderState', server: snapshot, records: this.#reuseRecords([...message.records, ...own]), lastSyncedAt: message.lastSyncedAt, ...(renamed ? { renamed } : {}) })
     if (errorChanged) this.#host.showStatus()
@@ -172,7 +173,7 @@ export class TabFollower {
    * id (in `records`, or `settled` once they left them); undefined when none is new. A client id
    * that a create in `records` holds again names that create, not the event of the one before.
    */
-  #renamedBy(records: readonly MutationRecord[], settled: readonly Settlement[], before: readonly MutationRecord[]): Map<string, string> | undefined {
+  #renamedBy(records: readonly MutationRecord[], settled: readonly Settlement[], before: readonly MutationRecord[], leaderRenames: ReadonlyArray<readonly [string, string]>): Map<string, string> | undefined {
     const known = this.#host.state().renamed
     const held = new Set(records.filter((r) => r.kind === 'create').map((r) => r.eventId))
     let renamed: Map<string, string> | undefined
@@ -181,6 +182,10 @@ export class TabFollower {
       renamed ??= new Map(known)
       rename(renamed, clientId, serverId)
     }
+    // The leader's renames, of any tab's creates: a delete this tab made by the client id of
+    // another tab's create, which a snapshot found under the server's id and dropped in one step
+    // (no record of it ever reached this tab as confirmed), goes to the server's id too.
+    for (const [clientId, serverId] of leaderRenames) note(clientId, serverId)
     for (const r of records) if (r.kind === 'create' && r.origin === this.#host.id) note(r.seed?.internal_identifier, r.eventId)
     for (const settlement of settled) {
       if (settlement.outcome !== 'resolved' || settlement.event === undefined) continue

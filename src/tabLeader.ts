@@ -50,6 +50,8 @@ export class TabLeader {
   /** Leader: what its last state message said beside the state. */
   #sentStorageFailed = false
   #sentSyncError: MutationError | undefined
+  /** Leader: the renames of creates (client id to server id) its states have told, up to the last. */
+  #sentRenamed: ReadonlyMap<string, string> | undefined
 
   constructor(tabs: TabCoordinator, host: TabLeaderHost, clears: Pick<TabClears, 'last'>) {
     this.#tabs = tabs
@@ -78,7 +80,7 @@ export class TabLeader {
       this.#heldSettled.push(...foreign)
       return
     }
-    if (next.server === previous.server && next.records === previous.records && next.lastSyncedAt === previous.lastSyncedAt && foreign.length === 0) return
+    if (next.server === previous.server && next.records === previous.records && next.lastSyncedAt === previous.lastSyncedAt && next.renamed === previous.renamed && foreign.length === 0) return
     this.#post(next, foreign, false, action.type === 'mutationFailed' ? this.#foreignFailure(action, previous) : [])
   }
 
@@ -103,6 +105,7 @@ export class TabLeader {
   /** Leader: forgets what it broadcast, so that the next broadcast after a takeover is complete. */
   reset(): void {
     this.#sentServer = undefined
+    this.#sentRenamed = undefined
   }
 
   /** Leader: a follower asked for the whole state (it is sent once this tab has read its cache). */
@@ -151,11 +154,15 @@ export class TabLeader {
       }
       server = { upserted, removed, base: this.#version }
     }
+    const sentRenamed = full || before === undefined ? undefined : this.#sentRenamed
+    const renames: Array<readonly [string, string]> = []
+    if (state.renamed !== sentRenamed) for (const [clientId, serverId] of state.renamed) if (sentRenamed?.get(clientId) !== serverId) renames.push([clientId, serverId])
+    this.#sentRenamed = state.renamed
     this.#sentServer = state.server
     this.#version++
     this.#sentStorageFailed = this.#host.storageFailed()
     this.#sentSyncError = plainErrorOf(this.#host.syncError())
-    const beside = { lastClear: this.#clears.last, ...(this.#sentStorageFailed ? { storageFailed: true } : {}), ...(this.#sentSyncError ? { syncError: this.#sentSyncError } : {}), ...(failed.length ? { failed } : {}) }
+    const beside = { lastClear: this.#clears.last, ...(this.#sentStorageFailed ? { storageFailed: true } : {}), ...(this.#sentSyncError ? { syncError: this.#sentSyncError } : {}), ...(failed.length ? { failed } : {}), ...(renames.length ? { renames } : {}) }
     this.#tabs.post({ type: 'state', from: this.#host.id, confirmsClears: true, confirmsOlderClears: true, server, version: this.#version, records: state.records, lastSyncedAt: state.lastSyncedAt, settled, ...beside })
   }
 

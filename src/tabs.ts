@@ -49,6 +49,12 @@ export type TabMessage =
       readonly failed?: readonly MutationFailure[]
       /** The id of the last clear the leader carried out (null: none), for the followers to tag their mutations with. Left out by older tabs. */
       readonly lastClear?: string | null
+      /**
+       * Renames of creates (client id to server id) new since the last state (all of them in a
+       * full one), so that a follower's delete by the client id of another tab's create goes to
+       * the server's id. Left out by older tabs.
+       */
+      readonly renames?: ReadonlyArray<readonly [string, string]>
     }
   /** Follower → leader: a mutation made in the follower, to be sent by the leader. */
   | {
