@@ -11,22 +11,30 @@ import { memoryTabs } from './support/memoryTabs'
  * the event by the client id (the id its view showed, or the one create() gave in another tab)
  * must hide the server's event too: the leader's states carry the renames (3-tab soak seed 127).
  */
+/**
+ * A leader and a follower tab on a server that ignores client ids, and a create made in the
+ * leader with the client id 'caller-1' that committed on the server and lost its answer: it is
+ * ambiguous in the leader, and the follower has heard so.
+ */
+async function ambiguousCreateInLeader() {
+  const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
+  const storage = memoryStorage()
+  const hub = memoryTabs()
+  const leader = makeStore(server, { storage, tabs: hub.join(), ambiguityGraceMs: 50 })
+  await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
+  const follower = makeStore(server, { storage, tabs: hub.join(), ambiguityGraceMs: 50 })
+  await follower.ready
+  await leader.refresh()
+  server.faults.add('create', { type: 'drop-after-commit' })
+  leader.create(makeSeed('chosen id', { internal_identifier: 'caller-1' }))
+  await until(leader.outbox$, (o) => o[0]?.kind === 'create' && o[0].state !== 'sending' && o[0].state !== 'queued')
+  await until(follower.outbox$, (o) => o.some((m) => m.eventId === 'caller-1' && m.state !== 'sending' && m.state !== 'queued'))
+  return { server, leader, follower }
+}
+
 describe('a follower deletes another tab’s create by the caller’s id (server ignores client ids)', () => {
   it('keeps the event hidden when a leader state sent before the delete names it by the server’s id', async () => {
-    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
-    const storage = memoryStorage()
-    const hub = memoryTabs()
-    const leader = makeStore(server, { storage, tabs: hub.join(), ambiguityGraceMs: 50 })
-    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
-    const follower = makeStore(server, { storage, tabs: hub.join(), ambiguityGraceMs: 50 })
-    await follower.ready
-    await leader.refresh()
-
-    // The create commits on the server; its answer is lost: the create is ambiguous in the leader.
-    server.faults.add('create', { type: 'drop-after-commit' })
-    leader.create(makeSeed('chosen id', { internal_identifier: 'caller-1' }))
-    await until(leader.outbox$, (o) => o[0]?.kind === 'create' && o[0].state !== 'sending' && o[0].state !== 'queued')
-    await until(follower.outbox$, (o) => o.some((m) => m.eventId === 'caller-1' && m.state !== 'sending' && m.state !== 'queued'))
+    const { server, leader, follower } = await ambiguousCreateInLeader()
     expect(follower.get('caller-1')?.readable).toBe('chosen id')
     const serverId = server.events().find((e) => e.readable === 'chosen id')!.id
     expect(serverId).not.toBe('caller-1')
@@ -56,18 +64,7 @@ describe('a follower deletes another tab’s create by the caller’s id (server
   })
 
   it('hides the event when the follower deletes it by the caller’s id after the leader found it by fingerprint', async () => {
-    const server = await startServer({ events: [makeEvent('a', 1)], honourInternalIdentifier: false })
-    const storage = memoryStorage()
-    const hub = memoryTabs()
-    const leader = makeStore(server, { storage, tabs: hub.join(), ambiguityGraceMs: 50 })
-    await until(leader.status$, (s) => s.isLeader && s.phase !== 'hydrating')
-    const follower = makeStore(server, { storage, tabs: hub.join(), ambiguityGraceMs: 50 })
-    await follower.ready
-    await leader.refresh()
-    server.faults.add('create', { type: 'drop-after-commit' })
-    leader.create(makeSeed('chosen id', { internal_identifier: 'caller-1' }))
-    await until(leader.outbox$, (o) => o[0]?.kind === 'create' && o[0].state !== 'sending' && o[0].state !== 'queued')
-    await until(follower.outbox$, (o) => o.some((m) => m.eventId === 'caller-1'))
+    const { server, leader, follower } = await ambiguousCreateInLeader()
     // The leader's poll finds the create by fingerprint; the follower follows (its view shows the server's id).
     await leader.refresh()
     await until(follower.outbox$, (o) => o.length === 0)
