@@ -7,6 +7,18 @@ const COMPARED_BLOCK = 1024
 const MAX_SHARED = 64 * 1024
 let shared = new Uint8Array(16_384)
 
+/** A buffer of its own for bytes(). */
+function newBuffer(length: number): Uint8Array {
+  return new Uint8Array(length)
+}
+
+/** A buffer of at least `length` bytes for peek(): the shared one, grown to twice that up to MAX_SHARED; above it, one of its own, not kept. */
+function sharedBuffer(length: number): Uint8Array {
+  if (length > MAX_SHARED) return new Uint8Array(length)
+  if (length > shared.length) shared = new Uint8Array(Math.min(MAX_SHARED, 2 * length))
+  return shared
+}
+
 /**
  * A response body read as the chunks it arrived in, addressed as one run of bytes. A snapshot
  * of tens of megabytes arrives in thousands of chunks (Node's fetch reads 64 kB at a time);
@@ -73,26 +85,7 @@ export class ChunkedBody {
 
   /** The bytes [start, end): a view of the part that holds them all, else a copy. */
   bytes(start: number, end: number): Uint8Array {
-    end = Math.min(end, this.length)
-    if (start >= end) return new Uint8Array(0)
-    const i = this.#part(start)
-    const from = start - this.#starts[i]!
-    if (end <= this.#starts[i + 1]!) return this.#parts[i]!.subarray(from, from + end - start)
-    const copy = new Uint8Array(end - start)
-    this.#copyInto(copy, start, copy.length)
-    return copy
-  }
-
-  /** Copies the `length` bytes from `start` to the front of `into`. */
-  #copyInto(into: Uint8Array, start: number, length: number): void {
-    const i = this.#part(start)
-    const from = start - this.#starts[i]!
-    for (let at = 0, j = i; at < length; j++) {
-      const part = this.#parts[j]!
-      const piece = part.subarray(at === 0 ? from : 0, Math.min(part.length, (at === 0 ? from : 0) + length - at))
-      into.set(piece, at)
-      at += piece.length
-    }
+    return this.#read(start, end, newBuffer)
   }
 
   /**
@@ -103,15 +96,25 @@ export class ChunkedBody {
    * which set off collections of their own.
    */
   peek(start: number, end: number): Uint8Array {
+    return this.#read(start, end, sharedBuffer)
+  }
+
+  /** The bytes [start, end): a view of the part that holds them all, else copied into the front of `into(length)`. */
+  #read(start: number, end: number, into: (length: number) => Uint8Array): Uint8Array {
     end = Math.min(end, this.length)
     if (start >= end) return new Uint8Array(0)
     const i = this.#part(start)
-    if (end <= this.#starts[i + 1]!) return this.bytes(start, end)
+    const from = start - this.#starts[i]!
     const length = end - start
-    // A stretch longer than any element usually is gets a buffer of its own, not kept.
-    const into = length > MAX_SHARED ? new Uint8Array(length) : length > shared.length ? (shared = new Uint8Array(Math.min(MAX_SHARED, 2 * length))) : shared
-    this.#copyInto(into, start, length)
-    return into.subarray(0, length)
+    if (end <= this.#starts[i + 1]!) return this.#parts[i]!.subarray(from, from + length)
+    const copy = into(length)
+    for (let at = 0, j = i; at < length; j++) {
+      const part = this.#parts[j]!
+      const piece = part.subarray(at === 0 ? from : 0, Math.min(part.length, (at === 0 ? from : 0) + length - at))
+      copy.set(piece, at)
+      at += piece.length
+    }
+    return copy.length === length ? copy : copy.subarray(0, length)
   }
 
   /** All of it in one buffer (the first part itself when there is only one). */
